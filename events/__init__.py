@@ -1,0 +1,9 @@
+"""The append-only log: one small interface, an embedded SQL implementation and a Kafka one.
+
+Nothing here knows about xAPI; an event is a typed, keyed JSON payload.
+"""
+
+from events.envelope import Event, Record, decode, encode
+from events.log import Log, LogUnavailable, Position
+
+__all__ = ["Event", "Record", "Log", "LogUnavailable", "Position", "encode", "decode"]

@@ -1,0 +1,51 @@
+"""The event envelope and its codec.
+
+An event is what the log stores: a ``type`` naming what happened, a ``key`` that decides
+ordering (events with one key stay in order), and a JSON ``data`` payload. The codec turns an
+event into bytes and back; every log implementation stores exactly these bytes, so a consumer
+reading the Kafka topic directly sees the same JSON document as the embedded log holds.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One fact on the log."""
+
+    type: str
+    key: str
+    data: dict[str, Any]
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    recorded: str = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class Record:
+    """An event as read back from the log, with where it sits."""
+
+    partition: int
+    offset: int
+    event: Event
+
+
+def encode(event: Event) -> bytes:
+    """Serialise an event to compact UTF-8 JSON."""
+    body = {"id": event.id, "type": event.type, "key": event.key, "recorded": event.recorded, "data": event.data}
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def decode(raw: bytes | str) -> Event:
+    """Parse bytes produced by :func:`encode`."""
+    body = json.loads(raw)
+    return Event(type=body["type"], key=body["key"], data=body["data"], id=body["id"], recorded=body["recorded"])

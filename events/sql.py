@@ -1,0 +1,106 @@
+"""The embedded durable log: one table in the SQL database (SQLite or PostgreSQL).
+
+It has a single partition. An append is one database transaction, so a batch is stored whole or
+not at all. Offsets come from the table's identity column; on PostgreSQL appends take a
+transaction-scoped advisory lock so that offsets become visible in the order they were assigned
+(otherwise a reader could pass over an offset whose transaction commits late). SQLite serialises
+writers by itself.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError, DBAPIError
+
+from events.envelope import Event, Record, decode, encode
+from events.log import Log, LogUnavailable, Position
+
+metadata = sa.MetaData()
+
+log_table = sa.Table(
+    "polku_event_log",
+    metadata,
+    sa.Column("log_offset", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(512), nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+)
+
+_APPEND_LOCK_ID = 0x706F6C6B75  # "polku"
+
+
+def make_engine(url: str, **kwargs) -> sa.Engine:
+    """An engine with the settings Polku needs: WAL and a busy timeout on SQLite."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - driver hook
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return sa.create_engine(url, **kwargs)
+
+
+class SqlLog(Log):
+    """The single-partition log kept in a table of the SQL database."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        metadata.create_all(engine)
+
+    @property
+    def partitions(self) -> int:
+        return 1
+
+    def append(self, events: Sequence[Event]) -> list[Position]:
+        if not events:
+            return []
+        try:
+            with self._engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_APPEND_LOCK_ID)))
+                positions = []
+                for event in events:
+                    result = conn.execute(log_table.insert().values(key=event.key, payload=encode(event)))
+                    positions.append(Position(0, result.inserted_primary_key[0]))
+                return positions
+        except (OperationalError, DBAPIError) as exc:
+            raise LogUnavailable("the embedded log could not store the events") from exc
+
+    def read(self, partition: int, offset: int, limit: int = 500) -> list[Record]:
+        self._check_partition(partition)
+        query = (
+            sa.select(log_table.c.log_offset, log_table.c.payload)
+            .where(log_table.c.log_offset >= offset)
+            .order_by(log_table.c.log_offset)
+            .limit(limit)
+        )
+        try:
+            with self._engine.connect() as conn:
+                rows = conn.execute(query).all()
+        except (OperationalError, DBAPIError) as exc:
+            raise LogUnavailable("the embedded log could not be read") from exc
+        return [Record(0, row.log_offset, decode(row.payload)) for row in rows]
+
+    def end(self, partition: int) -> int:
+        self._check_partition(partition)
+        try:
+            with self._engine.connect() as conn:
+                last = conn.execute(sa.select(sa.func.max(log_table.c.log_offset))).scalar()
+        except (OperationalError, DBAPIError) as exc:
+            raise LogUnavailable("the embedded log could not be read") from exc
+        return 0 if last is None else last + 1
+
+    @staticmethod
+    def _check_partition(partition: int) -> None:
+        if partition != 0:
+            raise ValueError(f"the embedded log has one partition, not {partition}")

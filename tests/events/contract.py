@@ -1,0 +1,97 @@
+"""The contract every log implementation keeps. A backend's test module subclasses
+:class:`LogContract` and provides a ``log`` fixture; nothing else."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from events import Event, Position
+
+
+def make_events(n: int, key: str = "learner-1", start: int = 0) -> list[Event]:
+    return [Event(type="test.happened", key=key, data={"n": start + i, "text": "päivä ✓"}) for i in range(n)]
+
+
+def read_all(log, partition: int) -> list:
+    records, offset = [], 0
+    while True:
+        batch = log.read(partition, offset, limit=7)
+        if not batch:
+            return records
+        records.extend(batch)
+        offset = batch[-1].offset + 1
+
+
+class LogContract:
+    def test_empty_log_has_end_zero_and_reads_nothing(self, log):
+        for partition in range(log.partitions):
+            assert log.end(partition) == 0
+            assert log.read(partition, 0) == []
+
+    def test_append_returns_one_increasing_position_per_event(self, log):
+        positions = log.append(make_events(5))
+        assert len(positions) == 5
+        assert all(isinstance(p, Position) for p in positions)
+        same_key = [p for p in positions if p.partition == positions[0].partition]
+        assert len(same_key) == 5, "events with one key share a partition"
+        assert [p.offset for p in positions] == sorted({p.offset for p in positions})
+
+    def test_read_returns_the_appended_events_unchanged_and_in_order(self, log):
+        events = make_events(12)
+        positions = log.append(events)
+        partition = positions[0].partition
+        records = read_all(log, partition)
+        assert [r.event for r in records] == events
+        assert [Position(r.partition, r.offset) for r in records] == positions
+
+    def test_end_is_past_every_appended_offset(self, log):
+        positions = log.append(make_events(3))
+        assert log.end(positions[0].partition) > positions[-1].offset
+
+    def test_read_from_an_offset_starts_there(self, log):
+        positions = log.append(make_events(6))
+        partition = positions[0].partition
+        records = log.read(partition, positions[3].offset)
+        assert [r.event.data["n"] for r in records] == [3, 4, 5]
+
+    def test_read_respects_limit(self, log):
+        positions = log.append(make_events(6))
+        assert len(log.read(positions[0].partition, 0, limit=2)) == 2
+
+    def test_one_keys_events_stay_in_order_across_appends(self, log):
+        for start in range(0, 20, 5):
+            log.append(make_events(5, key="learner-7", start=start) + make_events(1, key=f"other-{start}", start=100))
+        seen = []
+        for partition in range(log.partitions):
+            seen.extend(r.event.data["n"] for r in read_all(log, partition) if r.event.key == "learner-7")
+        assert seen == list(range(20))
+
+    def test_concurrent_appends_lose_nothing_and_reuse_no_position(self, log):
+        results: list[list[Position]] = []
+        lock = threading.Lock()
+
+        def writer(w: int) -> None:
+            for i in range(10):
+                positions = log.append(make_events(2, key=f"w{w}", start=i * 2))
+                with lock:
+                    results.append(positions)
+
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        positions = [p for batch in results for p in batch]
+        assert len(set(positions)) == len(positions) == 80
+        total = sum(len(read_all(log, p)) for p in range(log.partitions))
+        assert total == 80
+
+    def test_events_appended_while_reading_are_not_skipped(self, log):
+        log.append(make_events(3, key="k"))
+        partition = log.append(make_events(1, key="k", start=3))[0].partition
+        first = log.read(partition, 0)
+        log.append(make_events(2, key="k", start=4))
+        rest = log.read(partition, first[-1].offset + 1)
+        assert [r.event.data["n"] for r in first + rest] == list(range(6))

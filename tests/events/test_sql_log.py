@@ -1,0 +1,22 @@
+"""The embedded SQL log keeps the log contract on SQLite and on PostgreSQL."""
+
+import pytest
+
+from events.sql import SqlLog
+from tests.events.contract import LogContract, make_events
+
+
+class TestSqlLog(LogContract):
+    @pytest.fixture
+    def log(self, engine):
+        return SqlLog(engine)
+
+
+def test_embedded_log_survives_reopening(sqlite_url):
+    from events.sql import make_engine
+
+    engine = make_engine(sqlite_url)
+    positions = SqlLog(engine).append(make_events(4))
+    engine.dispose()
+    reopened = SqlLog(make_engine(sqlite_url))
+    assert [r.offset for r in reopened.read(0, 0)] == [p.offset for p in positions]
