@@ -1,0 +1,92 @@
+"""Claims: the write side's guard for keys that must never mean two different things.
+
+Before an event is appended, the writer claims its key with a fingerprint of its content. The
+first claim of a key wins; a later claim with the same fingerprint is ``SAME`` (appending again
+is harmless, projections apply one key once), a later one with another fingerprint is
+``DIFFERENT`` and must be refused. The unique constraint decides, so two writers on two hosts
+claiming the same key at the same moment cannot both win. A batch is claimed in one
+transaction: all of it, or nothing.
+
+The registry is not a read model: it holds no content, only fingerprints, and can be refilled
+from the log.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from events.log import LogUnavailable
+
+metadata = sa.MetaData()
+
+claims = sa.Table(
+    "polku_claims",
+    metadata,
+    sa.Column("namespace", sa.String(50), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(128), nullable=False),
+)
+
+
+class Claim(enum.Enum):
+    NEW = "new"
+    SAME = "same"
+    DIFFERENT = "different"
+
+
+class ClaimRegistry:
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        metadata.create_all(engine)
+
+    def claim(self, namespace: str, fingerprints: Mapping[str, str]) -> dict[str, Claim]:
+        """Claim every key of ``fingerprints`` at once.
+
+        If any key is already held with another fingerprint, nothing is claimed and the result
+        names it DIFFERENT; otherwise the new keys are held and each key is NEW or SAME.
+        """
+        for _attempt in range(5):
+            try:
+                with self._engine.begin() as conn:
+                    result = self._claim(conn, namespace, fingerprints)
+                    if any(c is Claim.DIFFERENT for c in result.values()):
+                        conn.rollback()
+                    return result
+            except IntegrityError:
+                continue  # another writer claimed one of the keys between our look and our insert
+            except (OperationalError, DBAPIError) as exc:
+                raise LogUnavailable("the claim registry is unavailable") from exc
+        raise LogUnavailable("the claim registry is too contended; retry")
+
+    def release(self, namespace: str, keys: list[str]) -> None:
+        """Give back keys claimed NEW whose append then failed, so a retry is not refused."""
+        with self._engine.begin() as conn:
+            conn.execute(claims.delete().where(claims.c.namespace == namespace).where(claims.c.key.in_(keys)))
+
+    @staticmethod
+    def _claim(conn: sa.Connection, namespace: str, fingerprints: Mapping[str, str]) -> dict[str, Claim]:
+        keys = list(fingerprints)
+        held = {
+            row.key: row.fingerprint
+            for row in conn.execute(
+                sa.select(claims.c.key, claims.c.fingerprint)
+                .where(claims.c.namespace == namespace)
+                .where(claims.c.key.in_(keys))
+            )
+        }
+        result = {}
+        for key, fingerprint in fingerprints.items():
+            if key not in held:
+                result[key] = Claim.NEW
+            elif held[key] == fingerprint:
+                result[key] = Claim.SAME
+            else:
+                result[key] = Claim.DIFFERENT
+        new = [{"namespace": namespace, "key": k, "fingerprint": fingerprints[k]} for k, c in result.items() if c is Claim.NEW]
+        if new and not any(c is Claim.DIFFERENT for c in result.values()):
+            conn.execute(claims.insert(), new)
+        return result

@@ -1,0 +1,44 @@
+"""The app factory. Nothing is built at import time: ``create_app`` opens the services from the
+settings it is given (or from the environment), registers the blueprints and, in the embedded
+mode, starts the projection runner beside the server. gunicorn runs ``lrs.app:create_app()``."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, request
+
+from lrs import errors
+from lrs.services import Services, build_services
+from lrs.settings import Settings
+from lrs.versioning import HEADER
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = Flask("polku")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    services = services or build_services(settings)
+    app.extensions["polku"] = services
+    if settings.projections_in_process:
+        services.runner.start()
+
+    from lrs.resources import about, statements
+
+    app.register_blueprint(about.blueprint, url_prefix="/xapi")
+    app.register_blueprint(statements.blueprint, url_prefix="/xapi")
+    errors.register(app)
+
+    @app.after_request
+    def _version_header(response):
+        response.headers[HEADER] = g.get("xapi_version", settings.default_version)
+        return response
+
+    @app.get("/")
+    def _root():
+        return {"name": "Polku", "xapi": request.host_url + "xapi/"}
+
+    return app

@@ -1,0 +1,44 @@
+"""HTTP Basic authentication against stored credentials, and scope checks per route."""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+from flask import g, request
+
+from lrs.credentials import Credential
+from lrs.errors import Forbidden, Unauthorized
+from lrs.services import services
+
+
+def authenticate() -> Credential:
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or not auth.username:
+        raise Unauthorized("HTTP Basic credentials are required")
+    credential = services().credentials.verify(auth.username, auth.password or "")
+    if credential is None:
+        raise Unauthorized("unknown key or wrong secret")
+    return credential
+
+
+def require(*scopes: str) -> Callable:
+    """Route decorator: authenticate, then demand one of ``scopes`` (``all`` always passes)."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            credential = authenticate()
+            if not credential.allows(*scopes):
+                raise Forbidden(f"this request needs one of the scopes: {', '.join(scopes)}")
+            g.credential = credential
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def authority_agent(credential: Credential, home_page: str) -> dict:
+    """The statement ``authority`` for a credential: an Agent identified by its key."""
+    return {"objectType": "Agent", "name": credential.name, "account": {"homePage": home_page, "name": credential.key}}

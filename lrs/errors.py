@@ -1,0 +1,103 @@
+"""One error hierarchy, mapped to HTTP in one place.
+
+Every error Polku answers with is an :class:`XAPIError` carrying its status; :func:`register`
+installs the only handlers. Bodies are JSON ``{"error": {"status": N, "message": "..."}}``;
+no exception text from a library, no stack trace, ever reaches a client or a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class XAPIError(Exception):
+    status = 500
+    default_message = "internal error"
+
+    def __init__(self, message: str | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.headers = headers or {}
+
+
+class BadRequest(XAPIError):
+    status = 400
+    default_message = "bad request"
+
+
+class Unauthorized(XAPIError):
+    status = 401
+    default_message = "authentication required"
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message, {"WWW-Authenticate": 'Basic realm="Polku xAPI"'})
+
+
+class Forbidden(XAPIError):
+    status = 403
+    default_message = "the credential lacks the scope this request needs"
+
+
+class NotFound(XAPIError):
+    status = 404
+    default_message = "not found"
+
+
+class Conflict(XAPIError):
+    status = 409
+    default_message = "conflict"
+
+
+class PreconditionFailed(XAPIError):
+    status = 412
+    default_message = "precondition failed"
+
+
+class RequestTooLarge(XAPIError):
+    status = 413
+    default_message = "request too large"
+
+
+class PreconditionRequired(XAPIError):
+    status = 428
+    default_message = "precondition required"
+
+
+class Unavailable(XAPIError):
+    status = 503
+    default_message = "temporarily unavailable; retry later"
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message, {"Retry-After": "1"})
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None):
+    response = jsonify({"error": {"status": status, "message": message}})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(XAPIError)
+    def _xapi(error: XAPIError):
+        return error_response(error.status, error.message, error.headers)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        if error.code == 413:
+            return error_response(413, "request body exceeds the configured limit")
+        return error_response(error.code or 500, error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        incident = uuid.uuid4().hex[:12]
+        log.error("unexpected %s on %s %s (incident %s)", type(error).__name__, request.method, request.path, incident)
+        return error_response(500, f"internal error (incident {incident})")

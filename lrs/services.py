@@ -1,0 +1,82 @@
+"""The services a running Polku holds, built from settings, reached through ``current_app``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app
+
+from events import Log
+from events.claims import ClaimRegistry
+from events.sql import SqlLog, make_engine
+from lrs.credentials import CredentialStore
+from lrs.settings import Settings
+from projections.consistency import Consistency
+from projections.runner import Runner
+from projections.statements import StatementReader, StatementStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: sa.Engine
+    log: Log
+    claims: ClaimRegistry
+    runner: Runner
+    consistency: Consistency
+    statements: StatementReader
+    credentials: CredentialStore
+
+    def close(self) -> None:
+        self.runner.stop()
+        self.log.close()
+        self.engine.dispose()
+
+
+def open_log(settings: Settings, engine: sa.Engine) -> Log:
+    if settings.uses_kafka:
+        from events.kafka import KafkaLog
+
+        return KafkaLog(
+            settings.kafka_bootstrap_servers,
+            topic=settings.kafka_topic,
+            partitions=settings.kafka_partitions,
+            timeout_s=settings.log_timeout_s,
+        )
+    return SqlLog(engine)
+
+
+def build_services(settings: Settings) -> Services:
+    """Open the database and the log, create missing tables, and wire the read and write sides."""
+    _ensure_sqlite_folder(settings.sqlalchemy_url)
+    engine = make_engine(settings.sqlalchemy_url)
+    log_ = open_log(settings, engine)
+    runner = Runner(engine, log_, [StatementStore()])
+    runner.setup()
+    return Services(
+        settings=settings,
+        engine=engine,
+        log=log_,
+        claims=ClaimRegistry(engine),
+        runner=runner,
+        consistency=Consistency(engine, log_, runner.applied_condition),
+        statements=StatementReader(engine),
+        credentials=CredentialStore(engine),
+    )
+
+
+def services() -> Services:
+    return current_app.extensions["polku"]
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        import os
+
+        folder = os.path.dirname(url[len("sqlite:///"):])
+        if folder:
+            os.makedirs(folder, exist_ok=True)

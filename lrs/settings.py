@@ -1,0 +1,98 @@
+"""Configuration: environment variables with the ``POLKU_`` prefix, read once into a typed object.
+
+The defaults give the embedded mode: a SQLite file in ``./data``, the log in that same
+database, and the projection runner beside the server. Setting ``POLKU_DATABASE_URL`` to a
+PostgreSQL URL and ``POLKU_KAFKA_BOOTSTRAP_SERVERS`` gives the scale-out mode.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from typing import Mapping
+
+SUPPORTED_VERSIONS = ("2.0.0", "1.0.3")
+
+
+class SettingsError(ValueError):
+    """A POLKU_ variable has a value Polku cannot use."""
+
+
+def database_url_for_sqlalchemy(url: str) -> str:
+    """Accept ``postgresql://`` / ``postgres://`` URLs and use the psycopg 3 driver for them."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///data/polku.sqlite3"
+    kafka_bootstrap_servers: str = ""
+    kafka_topic: str = "xapi.statements"
+    kafka_partitions: int = 4
+    log_timeout_s: float = 10.0
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    threads: int = 8
+    run_projections: bool | None = None
+    consistency_wait_s: float = 10.0
+    default_version: str = "2.0.0"
+    max_request_bytes: int = 20 * 1024 * 1024
+    page_size: int = 100
+    max_page_size: int = 1000
+    log_level: str = "INFO"
+    authority_home_page: str = "https://polku.invalid/credentials"
+
+    @property
+    def uses_kafka(self) -> bool:
+        return bool(self.kafka_bootstrap_servers)
+
+    @property
+    def projections_in_process(self) -> bool:
+        """Whether the server runs the projection runner itself (embedded mode default)."""
+        if self.run_projections is not None:
+            return self.run_projections
+        return not self.uses_kafka
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return database_url_for_sqlalchemy(self.database_url)
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        values: dict = {}
+        for name, f in cls.__dataclass_fields__.items():
+            raw = env.get(f"POLKU_{name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[name] = _parse(name, raw, f.type)
+        settings = cls(**values)
+        if settings.default_version not in SUPPORTED_VERSIONS:
+            raise SettingsError(f"POLKU_DEFAULT_VERSION must be one of {', '.join(SUPPORTED_VERSIONS)}")
+        return settings
+
+
+def _parse(name: str, raw: str, type_: str):
+    var = f"POLKU_{name.upper()}"
+    try:
+        if type_ in ("int",):
+            return int(raw)
+        if type_ in ("float",):
+            return float(raw)
+        if type_.startswith("bool"):
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+    except ValueError:
+        raise SettingsError(f"{var} has an invalid value") from None
+    return raw

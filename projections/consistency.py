@@ -1,0 +1,77 @@
+"""Read-your-writes and the consistency watermark, computed from what a projection has applied.
+
+``wait_for`` blocks (bounded) until a projection has applied given log positions; the API calls
+it after an append so that a POST is answered only once its statements are readable.
+``consistent_through`` is the instant up to which everything recorded is visible: the present
+moment for partitions that are fully applied, otherwise the recording time of the last applied
+event; the earliest over all partitions.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Iterable
+
+import sqlalchemy as sa
+
+from events import Log, Position
+from projections import tracking
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class Consistency:
+    def __init__(self, engine: sa.Engine, log: Log, condition: threading.Condition | None = None):
+        self.engine = engine
+        self.log = log
+        self.condition = condition
+
+    def applied(self, projection: str) -> dict[int, tracking.Applied]:
+        with self.engine.connect() as conn:
+            return tracking.applied(conn, projection)
+
+    def is_applied(self, projection: str, positions: Iterable[Position]) -> bool:
+        needed: dict[int, int] = {}
+        for p in positions:
+            needed[p.partition] = max(needed.get(p.partition, -1), p.offset)
+        if not needed:
+            return True
+        applied = self.applied(projection)
+        return all(part in applied and applied[part].next_offset > off for part, off in needed.items())
+
+    def wait_for(self, projection: str, positions: Iterable[Position], timeout: float) -> bool:
+        """True once ``projection`` has applied every position; False if ``timeout`` passes first."""
+        positions = list(positions)
+        deadline = time.monotonic() + timeout
+        pause = 0.002
+        while True:
+            if self.is_applied(projection, positions):
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if self.condition is not None:
+                with self.condition:
+                    self.condition.wait(min(remaining, 0.05))
+            else:
+                time.sleep(min(pause, remaining))
+                pause = min(pause * 2, 0.05)
+
+    def consistent_through(self, projection: str) -> str:
+        observed = _now_iso()
+        applied = self.applied(projection)
+        through = observed
+        for partition in range(self.log.partitions):
+            row = applied.get(partition)
+            if row is None:
+                continue
+            if row.next_offset >= self.log.end(partition):
+                continue
+            if row.last_recorded is None:
+                return "1970-01-01T00:00:00.000000Z"
+            through = min(through, row.last_recorded)
+        return through

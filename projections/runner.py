@@ -1,0 +1,166 @@
+"""The runner: feeds every projection from its last applied position, in batches.
+
+For each (projection, partition) it reads a batch from the log, then in ONE database
+transaction moves the tracked position (compare-and-set) and applies the batch. A crash at
+any point leaves either the old position with none of the batch applied, or the new position
+with all of it: the effect of each event is exactly once. Rebuild empties a projection's
+tables, resets its positions and replays from the start.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from events import Log, LogUnavailable
+from projections import tracking
+from projections.base import Projection
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Status:
+    projection: str
+    partition: int
+    applied: int
+    end: int
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.end - self.applied)
+
+
+class Runner:
+    def __init__(self, engine: sa.Engine, log_: Log, projections: Sequence[Projection], batch_size: int = 500):
+        self.engine = engine
+        self.log = log_
+        self.projections = list(projections)
+        self.batch_size = batch_size
+        #: Notified after every committed batch, so in-process waiters wake at once.
+        self.applied_condition = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+
+    # ---- set-up -------------------------------------------------------------------------
+    def setup(self) -> None:
+        """Create the tracking table, every projection's tables, and zero positions."""
+        tracking.metadata.create_all(self.engine)
+        for projection in self.projections:
+            projection.metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            for projection in self.projections:
+                tracking.ensure_rows(conn, projection.name, self.log.partitions)
+
+    def projection(self, name: str) -> Projection:
+        for projection in self.projections:
+            if projection.name == name:
+                return projection
+        raise KeyError(name)
+
+    # ---- applying -----------------------------------------------------------------------
+    def run_once(self, names: Iterable[str] | None = None) -> int:
+        """Apply at most one batch per (projection, partition); return how many events were read."""
+        wanted = set(names) if names is not None else None
+        total = 0
+        for projection in self.projections:
+            if wanted is not None and projection.name not in wanted:
+                continue
+            for partition in range(self.log.partitions):
+                total += self._apply_batch(projection, partition)
+        if total:
+            with self.applied_condition:
+                self.applied_condition.notify_all()
+        return total
+
+    def catch_up(self, names: Iterable[str] | None = None, progress: Callable[[int], None] | None = None) -> int:
+        """Apply batches until the projections reach the end of the log as it was on entry."""
+        names = list(names) if names is not None else None
+        total = 0
+        while True:
+            applied = self.run_once(names)
+            total += applied
+            if progress and applied:
+                progress(applied)
+            if not applied:
+                return total
+
+    def _apply_batch(self, projection: Projection, partition: int) -> int:
+        with self.engine.connect() as conn:
+            current = tracking.applied(conn, projection.name).get(partition)
+        start = current.next_offset if current else 0
+        records = self.log.read(partition, start, self.batch_size)
+        if not records:
+            return 0
+        with self.engine.begin() as conn:
+            moved = tracking.advance(
+                conn, projection.name, partition, start, records[-1].offset + 1, records[-1].event.recorded
+            )
+            if not moved:
+                conn.rollback()
+                return 0
+            for record in records:
+                if record.event.type in projection.event_types:
+                    projection.apply(conn, record)
+        return len(records)
+
+    # ---- running beside the server --------------------------------------------------------
+    def start(self, idle_sleep: float = 0.05) -> None:
+        """Run in a daemon thread until :meth:`stop`."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.run_forever, args=(idle_sleep,), name="polku-projections", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Tell an idle runner that something was appended."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def run_forever(self, idle_sleep: float = 0.05) -> None:
+        backoff = idle_sleep
+        while not self._stop.is_set():
+            try:
+                applied = self.run_once()
+                backoff = idle_sleep
+            except (LogUnavailable, OperationalError, DBAPIError) as exc:
+                log.warning("projection runner paused: %s", type(exc).__name__)
+                applied = 0
+                backoff = min(backoff * 2, 5.0)
+            if not applied:
+                self._wake.wait(backoff)
+                self._wake.clear()
+
+    # ---- operations ---------------------------------------------------------------------
+    def status(self) -> list[Status]:
+        with self.engine.connect() as conn:
+            rows = {p.name: tracking.applied(conn, p.name) for p in self.projections}
+        ends = [self.log.end(p) for p in range(self.log.partitions)]
+        return [
+            Status(name, partition, applied.next_offset, ends[partition])
+            for name, by_partition in rows.items()
+            for partition, applied in sorted(by_partition.items())
+        ]
+
+    def rebuild(self, names: Iterable[str], progress: Callable[[int], None] | None = None) -> int:
+        """Empty the named projections and replay the whole log into them."""
+        names = list(names)
+        with self.engine.begin() as conn:
+            for name in names:
+                self.projection(name).reset(conn)
+                tracking.reset(conn, name)
+        return self.catch_up(names, progress)

@@ -1,0 +1,285 @@
+"""The statement store: the xAPI read model, a projection of ``statement.stored`` events.
+
+Tables
+  ``xapi_statements``            one row per statement id: the stored JSON and the columns
+                                 queries filter and sort on (stored, verb, registration, voided)
+  ``xapi_statement_agents``      (statement, agent key, primary?) for the ``agent`` filter
+  ``xapi_statement_activities``  (statement, activity id, primary?) for the ``activity`` filter
+  ``xapi_voids``                 voided target id -> voiding statement id; a voiding statement may
+                                 be applied before its target, which then arrives voided
+
+Rules applied here (xAPI 2.0.0, Data 2.2 / Communication 2.1.1): a repeated id is a no-op (the
+write path has already refused different content under one id); a voiding statement marks its
+target voided unless the target is itself a voiding statement. Ordering is by (stored, id), which
+the log fixes, so a rebuild gives the same rows and the same pages as the live projection.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import sqlalchemy as sa
+
+from events import Record
+from projections.base import Projection
+
+log = logging.getLogger(__name__)
+
+STATEMENT_STORED = "statement.stored"
+VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
+
+metadata = sa.MetaData()
+
+statements = sa.Table(
+    "xapi_statements",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("stored", sa.String(32), nullable=False),
+    sa.Column("verb_id", sa.Text, nullable=False),
+    sa.Column("registration", sa.String(36), nullable=True),
+    sa.Column("voided", sa.Boolean, nullable=False, default=False),
+    sa.Column("voids", sa.String(36), nullable=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Index("ix_xapi_statements_stored", "stored", "id"),
+    sa.Index("ix_xapi_statements_verb", "verb_id", "stored"),
+    sa.Index("ix_xapi_statements_registration", "registration", "stored"),
+)
+
+statement_agents = sa.Table(
+    "xapi_statement_agents",
+    metadata,
+    sa.Column("statement_id", sa.String(36), sa.ForeignKey("xapi_statements.id"), primary_key=True),
+    sa.Column("agent", sa.Text, primary_key=True),
+    sa.Column("is_primary", sa.Boolean, primary_key=True),
+    sa.Index("ix_xapi_statement_agents_agent", "agent", "statement_id"),
+)
+
+statement_activities = sa.Table(
+    "xapi_statement_activities",
+    metadata,
+    sa.Column("statement_id", sa.String(36), sa.ForeignKey("xapi_statements.id"), primary_key=True),
+    sa.Column("activity", sa.Text, primary_key=True),
+    sa.Column("is_primary", sa.Boolean, primary_key=True),
+    sa.Index("ix_xapi_statement_activities_activity", "activity", "statement_id"),
+)
+
+voids = sa.Table(
+    "xapi_voids",
+    metadata,
+    sa.Column("target_id", sa.String(36), primary_key=True),
+    sa.Column("voiding_id", sa.String(36), nullable=False),
+)
+
+
+# ---- identities --------------------------------------------------------------------------
+
+def agent_key(agent: dict[str, Any]) -> str | None:
+    """The inverse functional identifier of an Agent or identified Group, as one string."""
+    if not isinstance(agent, dict):
+        return None
+    if agent.get("mbox"):
+        return "mbox:" + str(agent["mbox"]).lower()
+    if agent.get("mbox_sha1sum"):
+        return "mbox_sha1sum:" + str(agent["mbox_sha1sum"]).lower()
+    if agent.get("openid"):
+        return "openid:" + str(agent["openid"])
+    account = agent.get("account")
+    if isinstance(account, dict) and "homePage" in account and "name" in account:
+        return f"account:{account['homePage']}|{account['name']}"
+    return None
+
+
+def _agents_in(actor: Any) -> Iterator[str]:
+    """Keys of an Agent/Group and, for a Group, of its members."""
+    if not isinstance(actor, dict):
+        return
+    key = agent_key(actor)
+    if key:
+        yield key
+    for member in actor.get("member") or []:
+        key = agent_key(member)
+        if key:
+            yield key
+
+
+def index_terms(statement: dict[str, Any]) -> tuple[set[tuple[str, bool]], set[tuple[str, bool]]]:
+    """(agents, activities) a statement matches, each with whether the match is primary.
+
+    Primary: the actor or an Agent/Group object (``agent`` filter), the Activity object
+    (``activity`` filter). Related (``related_agents`` / ``related_activities``): authority,
+    instructor, team, context agents and groups, context activities, and the same parts of a
+    SubStatement object.
+    """
+    agents: set[tuple[str, bool]] = set()
+    activities: set[tuple[str, bool]] = set()
+
+    def visit(stmt: dict[str, Any], primary: bool) -> None:
+        for key in _agents_in(stmt.get("actor")):
+            agents.add((key, primary))
+        obj = stmt.get("object") or {}
+        kind = obj.get("objectType", "Activity")
+        if kind in ("Agent", "Group"):
+            for key in _agents_in(obj):
+                agents.add((key, primary))
+        elif kind == "Activity" and obj.get("id"):
+            activities.add((obj["id"], primary))
+        elif kind == "SubStatement":
+            visit(obj, False)
+        context = stmt.get("context") or {}
+        for role in ("instructor", "team"):
+            for key in _agents_in(context.get(role)):
+                agents.add((key, False))
+        for entry in context.get("contextAgents") or []:
+            for key in _agents_in(entry.get("agent")):
+                agents.add((key, False))
+        for entry in context.get("contextGroups") or []:
+            for key in _agents_in(entry.get("group")):
+                agents.add((key, False))
+        for group in (context.get("contextActivities") or {}).values():
+            for activity in group if isinstance(group, list) else [group]:
+                if isinstance(activity, dict) and activity.get("id"):
+                    activities.add((activity["id"], False))
+
+    visit(statement, True)
+    for key in _agents_in(statement.get("authority")):
+        agents.add((key, False))
+    # A primary match is also a related one: index both so one lookup serves each filter.
+    agents |= {(key, False) for key, _ in agents}
+    activities |= {(iri, False) for iri, _ in activities}
+    return agents, activities
+
+
+# ---- the projection ----------------------------------------------------------------------
+
+class StatementStore(Projection):
+    name = "statements"
+    event_types = frozenset({STATEMENT_STORED})
+    metadata = metadata
+
+    def apply(self, conn: sa.Connection, record: Record) -> None:
+        data = record.event.data
+        statement = data["statement"]
+        statement_id = statement["id"]
+        existing = conn.execute(sa.select(statements.c.fingerprint).where(statements.c.id == statement_id)).first()
+        if existing is not None:
+            if existing.fingerprint != data["fingerprint"]:
+                log.warning("statement %s repeated with different content; the first stays", statement_id)
+            return
+        obj = statement.get("object") or {}
+        target = obj.get("id") if (statement["verb"]["id"] == VOIDED_VERB and obj.get("objectType") == "StatementRef") else None
+        already_voided = conn.execute(sa.select(voids.c.target_id).where(voids.c.target_id == statement_id)).first()
+        conn.execute(
+            statements.insert().values(
+                id=statement_id,
+                stored=statement["stored"],
+                verb_id=statement["verb"]["id"],
+                registration=((statement.get("context") or {}).get("registration") or None),
+                voided=already_voided is not None and target is None,
+                voids=target,
+                fingerprint=data["fingerprint"],
+                body=json.dumps(statement, separators=(",", ":"), ensure_ascii=False),
+            )
+        )
+        agents, activities = index_terms(statement)
+        if agents:
+            conn.execute(
+                statement_agents.insert(),
+                [{"statement_id": statement_id, "agent": k, "is_primary": p} for k, p in sorted(agents)],
+            )
+        if activities:
+            conn.execute(
+                statement_activities.insert(),
+                [{"statement_id": statement_id, "activity": a, "is_primary": p} for a, p in sorted(activities)],
+            )
+        if target is not None:
+            target = target.lower()
+            if conn.execute(sa.select(voids.c.target_id).where(voids.c.target_id == target)).first() is None:
+                conn.execute(voids.insert().values(target_id=target, voiding_id=statement_id))
+            conn.execute(
+                statements.update()
+                .where(statements.c.id == target)
+                .where(statements.c.voids.is_(None))
+                .values(voided=True)
+            )
+
+
+# ---- queries -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StatementFilter:
+    """The xAPI GET /statements filters (Communication 2.1.3), already parsed."""
+
+    agent: str | None = None
+    verb: str | None = None
+    activity: str | None = None
+    registration: str | None = None
+    since: str | None = None
+    until: str | None = None
+    related_activities: bool = False
+    related_agents: bool = False
+    ascending: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    statements: list[dict[str, Any]]
+    #: (stored, id) of the last statement when more may follow, else None
+    next_after: tuple[str, str] | None = None
+
+
+@dataclass
+class StatementReader:
+    """Reads the statement store; never writes."""
+
+    engine: sa.Engine
+
+    def get(self, statement_id: str, *, voided: bool) -> dict[str, Any] | None:
+        """The statement with ``statement_id`` if its voided state is ``voided``."""
+        query = sa.select(statements.c.body, statements.c.voided).where(statements.c.id == statement_id.lower())
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None or bool(row.voided) != voided:
+            return None
+        return json.loads(row.body)
+
+    def query(self, f: StatementFilter, limit: int, after: tuple[str, str] | None = None) -> Page:
+        s = statements
+        query = sa.select(s.c.id, s.c.stored, s.c.body).where(s.c.voided.is_(False))
+        if f.verb:
+            query = query.where(s.c.verb_id == f.verb)
+        if f.registration:
+            query = query.where(s.c.registration == f.registration.lower())
+        if f.since:
+            query = query.where(s.c.stored > f.since)
+        if f.until:
+            query = query.where(s.c.stored <= f.until)
+        if f.agent:
+            a = statement_agents
+            match = sa.select(a.c.statement_id).where(a.c.agent == f.agent).where(a.c.is_primary.is_(not f.related_agents))
+            query = query.where(s.c.id.in_(match))
+        if f.activity:
+            t = statement_activities
+            match = sa.select(t.c.statement_id).where(t.c.activity == f.activity).where(t.c.is_primary.is_(not f.related_activities))
+            query = query.where(s.c.id.in_(match))
+        if after is not None:
+            stored, last_id = after
+            if f.ascending:
+                query = query.where(sa.or_(s.c.stored > stored, sa.and_(s.c.stored == stored, s.c.id > last_id)))
+            else:
+                query = query.where(sa.or_(s.c.stored < stored, sa.and_(s.c.stored == stored, s.c.id < last_id)))
+        order = (s.c.stored.asc(), s.c.id.asc()) if f.ascending else (s.c.stored.desc(), s.c.id.desc())
+        query = query.order_by(*order).limit(limit + 1)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_after = (rows[-1].stored, rows[-1].id) if more and rows else None
+        return Page([json.loads(r.body) for r in rows], next_after)
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(statements)).scalar_one()

@@ -1,0 +1,74 @@
+"""Where each projection is in each log partition.
+
+One row per (projection, partition): ``next_offset`` is the offset of the first event not yet
+applied, ``last_recorded`` the recording time of the last applied event. The runner changes a
+row in the same transaction as the projection's tables, with a compare-and-set on
+``next_offset``; that makes the effect exactly-once even with two runners on one log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+positions = sa.Table(
+    "polku_projection_positions",
+    metadata,
+    sa.Column("projection", sa.String(100), primary_key=True),
+    sa.Column("partition", sa.Integer, primary_key=True),
+    sa.Column("next_offset", sa.BigInteger, nullable=False),
+    sa.Column("last_recorded", sa.String(40), nullable=True),
+)
+
+
+@dataclass(frozen=True)
+class Applied:
+    partition: int
+    next_offset: int
+    last_recorded: str | None
+
+
+def ensure_rows(conn: sa.Connection, projection: str, partitions: int) -> None:
+    """Create a zero position for every partition a projection has none for."""
+    existing = {
+        row.partition
+        for row in conn.execute(sa.select(positions.c.partition).where(positions.c.projection == projection))
+    }
+    for partition in range(partitions):
+        if partition not in existing:
+            conn.execute(positions.insert().values(projection=projection, partition=partition, next_offset=0))
+
+
+def applied(conn: sa.Connection, projection: str) -> dict[int, Applied]:
+    rows = conn.execute(sa.select(positions).where(positions.c.projection == projection))
+    return {row.partition: Applied(row.partition, row.next_offset, row.last_recorded) for row in rows}
+
+
+def advance(
+    conn: sa.Connection, projection: str, partition: int, expected: int, next_offset: int, last_recorded: str | None
+) -> bool:
+    """Move a position from ``expected`` to ``next_offset``; False if another runner moved it first.
+
+    Run this first in the transaction: on SQLite it takes the write lock, on PostgreSQL it locks
+    the row, so competing runners wait instead of applying the same events twice.
+    """
+    values = {"next_offset": next_offset}
+    if last_recorded is not None:
+        values["last_recorded"] = last_recorded
+    result = conn.execute(
+        positions.update()
+        .where(positions.c.projection == projection)
+        .where(positions.c.partition == partition)
+        .where(positions.c.next_offset == expected)
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+def reset(conn: sa.Connection, projection: str) -> None:
+    conn.execute(
+        positions.update().where(positions.c.projection == projection).values(next_offset=0, last_recorded=None)
+    )
