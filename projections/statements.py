@@ -33,11 +33,17 @@ VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
 
 metadata = sa.MetaData()
 
+
+def _bytewise(length: int) -> sa.types.TypeEngine:
+    """A string compared byte by byte (PostgreSQL's locale collations ignore punctuation)."""
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
 statements = sa.Table(
     "xapi_statements",
     metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("stored", sa.String(32), nullable=False),
+    sa.Column("id", _bytewise(36), primary_key=True),
+    sa.Column("stored", _bytewise(32), nullable=False),
     sa.Column("verb_id", sa.Text, nullable=False),
     sa.Column("registration", sa.String(36), nullable=True),
     sa.Column("voided", sa.Boolean, nullable=False, default=False),
