@@ -77,8 +77,9 @@ def store(services: Services, statements: list[dict[str, Any]], credential: Cred
     try:
         positions = services.log.append(events)
     except LogUnavailable:
-        services.claims.release(CLAIMS, [sid for sid, c in claims.items() if c is Claim.NEW])
-        raise Unavailable("the statement log is unavailable; nothing was stored, retry later") from None
+        # The claims stay: the log may have stored part of the batch before failing, and a retry
+        # with the same content is SAME, so it goes through.
+        raise Unavailable("the statement log is unavailable; retry later") from None
     services.runner.wake()
     if not services.consistency.wait_for("statements", positions, services.settings.consistency_wait_s):
         log.warning("statements appended but not yet readable after %.1fs", services.settings.consistency_wait_s)

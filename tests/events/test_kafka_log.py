@@ -1,0 +1,105 @@
+"""The Kafka log keeps the log contract on a real Kafka-protocol broker (Tansu), and fails fast
+and clearly when the broker is not there."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+pytest.importorskip("kafka", reason="kafka-python is not installed; Kafka tests need it: pip install -e '.[kafka]'")
+
+from kafka import KafkaConsumer, TopicPartition  # noqa: E402
+
+from events import LogUnavailable  # noqa: E402
+from events.kafka import KafkaLog  # noqa: E402
+from tests.events.contract import LogContract, make_events, read_all  # noqa: E402
+from tests.fixtures.broker import free_port  # noqa: E402
+
+pytestmark = pytest.mark.kafka
+
+TIMEOUT_S = 2.0
+
+
+class TestKafkaLog(LogContract):
+    @pytest.fixture
+    def log(self, kafka_bootstrap, kafka_topic):
+        log = KafkaLog(kafka_bootstrap, topic=kafka_topic, partitions=4, timeout_s=5.0)
+        yield log
+        log.close()
+
+
+def test_append_to_unreachable_broker_raises_log_unavailable():
+    nobody = f"127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    with pytest.raises(LogUnavailable, match="unavailable"):
+        KafkaLog(nobody, timeout_s=TIMEOUT_S).append(make_events(1))
+    assert time.monotonic() - started < 3 * TIMEOUT_S, "gives up within its timeout instead of hanging"
+
+
+def test_append_after_broker_stopped_raises_log_unavailable(private_broker, kafka_topic):
+    log = KafkaLog(private_broker.bootstrap, topic=kafka_topic, timeout_s=TIMEOUT_S)
+    try:
+        assert len(log.append(make_events(2))) == 2
+        private_broker.stop()
+        started = time.monotonic()
+        with pytest.raises(LogUnavailable):
+            log.append(make_events(1))
+        assert time.monotonic() - started < 3 * TIMEOUT_S
+        with pytest.raises(LogUnavailable):
+            log.read(0, 0)
+        with pytest.raises(LogUnavailable):
+            log.end(0)
+    finally:
+        log.close()
+
+
+def test_topic_name_is_configurable_and_messages_are_the_envelope_json(kafka_bootstrap, kafka_topic):
+    log = KafkaLog(kafka_bootstrap, topic=kafka_topic, partitions=2, timeout_s=5.0)
+    events = make_events(3, key="learner-ä") + make_events(2, key="learner-b")
+    try:
+        positions = log.append(events)
+    finally:
+        log.close()
+    assert log.partitions == 2
+
+    consumer = KafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=None, enable_auto_commit=False)
+    try:
+        assert kafka_topic in consumer.topics()
+        partitions = [TopicPartition(kafka_topic, p) for p in range(2)]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        messages: dict[tuple[int, int], object] = {}
+        deadline = time.monotonic() + 10
+        while len(messages) < len(events) and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=200).values():
+                messages.update({(m.partition, m.offset): m for m in batch})
+    finally:
+        consumer.close()
+
+    assert len(messages) == len(events)
+    for event, position in zip(events, positions):
+        message = messages[(position.partition, position.offset)]
+        assert message.key == event.key.encode("utf-8")
+        assert json.loads(message.value) == {
+            "id": event.id,
+            "type": event.type,
+            "key": event.key,
+            "recorded": event.recorded,
+            "data": event.data,
+        }
+
+
+def test_an_existing_topic_is_reused_with_its_real_partition_count(kafka_bootstrap, kafka_topic):
+    first = KafkaLog(kafka_bootstrap, topic=kafka_topic, partitions=3)
+    positions = first.append(make_events(4))
+    first.close()
+
+    again = KafkaLog(kafka_bootstrap, topic=kafka_topic, partitions=8)
+    try:
+        assert again.partitions == 3
+        assert [r.offset for r in read_all(again, positions[0].partition)] == [p.offset for p in positions]
+        assert again.end(positions[0].partition) == positions[-1].offset + 1
+    finally:
+        again.close()
