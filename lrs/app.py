@@ -26,10 +26,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if settings.projections_in_process:
         services.runner.start()
 
-    from lrs.resources import about, statements
+    from lrs.resources import blueprints
 
-    app.register_blueprint(about.blueprint, url_prefix="/xapi")
-    app.register_blueprint(statements.blueprint, url_prefix="/xapi")
+    for blueprint, prefix in blueprints():
+        app.register_blueprint(blueprint, url_prefix=prefix)
     errors.register(app)
 
     @app.after_request

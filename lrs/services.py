@@ -15,7 +15,8 @@ from lrs.credentials import CredentialStore
 from lrs.settings import Settings
 from projections.consistency import Consistency
 from projections.runner import Runner
-from projections.statements import StatementReader, StatementStore
+from projections.registry import all_projections
+from projections.statements import StatementReader
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def build_services(settings: Settings) -> Services:
     _ensure_sqlite_folder(settings.sqlalchemy_url)
     engine = make_engine(settings.sqlalchemy_url)
     log_ = open_log(settings, engine)
-    runner = Runner(engine, log_, [StatementStore()])
+    runner = Runner(engine, log_, all_projections())
     runner.setup()
     return Services(
         settings=settings,
