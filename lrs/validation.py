@@ -168,7 +168,10 @@ _FORMAT_MESSAGES: dict[str, str | dict[str, str]] = {
         "2.0": "must be an RFC 3339 timestamp with a time zone, such as '2024-05-04T17:00:00.000Z'",
         "1.0": "must be an ISO 8601 timestamp with a time zone, such as '2024-05-04T17:00:00.000Z'",
     },
-    "xapi-version": {"1.0": "must be '1.0' or '1.0.x' under xAPI 1.0.x", "2.0": "must be '2.0.x' (or '1.0.x') under xAPI 2.0.x"},
+    "xapi-version": {
+        "1.0": "must be '1.0' or '1.0.x' under xAPI 1.0.x",
+        "2.0": "must be '2.0.x' (or '1.0.x') under xAPI 2.0.x",
+    },
 }
 
 _NEGATIVE_ZERO_OFFSET = re.compile(r"T.*-00(?::?00)?$")

@@ -17,7 +17,6 @@ from typing import Any
 
 Issue = tuple[str, str]  # (path, message)
 
-VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
 
 # --------------------------------------------------------------------------------------------
@@ -54,23 +53,33 @@ _LANGUAGE_TAG = re.compile(rf"{_LANGTAG}|[xX](?:-{_ALNUM}{{1,8}})+|(?i:{_GRANDFA
 # ISO 8601:2004 §4.4.3.2 durations (designator format), or weeks alone; §4.4.3.3 is not allowed.
 _N = r"\d+(?:[.,]\d+)?"
 _DURATION = re.compile(
-    rf"P(?=[\dT])(?:{_N}Y)?(?:{_N}M)?(?:{_N}D)?(?:T(?=\d)(?:{_N}H)?(?:{_N}M)?(?:{_N}S)?)?|P{_N}W"
+    rf"P(?=[\dT])(?:{_N}Y)?(?:{_N}M)?(?:{_N}D)?(?:T(?=\d)(?:{_N}H)?(?:{_N}M)?(?:{_N}S)?)?|P{_N}W", re.ASCII
 )
 
 # 2.0: RFC 3339 date-time. 1.0.x: ISO 8601 extended or basic format. Both with a time zone here.
-_DATE, _TIME, _FRACTION = r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})", r"(?P<h>\d{2}):(?P<mi>\d{2})", r"(?P<f>[.,]\d+)"
+_DATE = r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
+_TIME = r"(?P<h>\d{2}):(?P<mi>\d{2})"
+_FRACTION = r"(?P<f>[.,]\d+)"
 _TIMESTAMPS = {
-    "2.0": [re.compile(rf"{_DATE}[Tt]{_TIME}:(?P<s>\d{{2}})(?P<f>\.\d+)?(?P<z>[Zz]|[+-]\d{{2}}:\d{{2}})")],
+    "2.0": [
+        re.compile(rf"{_DATE}[Tt]{_TIME}:(?P<s>\d{{2}})(?P<f>\.\d+)?(?P<z>[Zz]|[+-]\d{{2}}:\d{{2}})", re.ASCII),
+    ],
     "1.0": [
-        re.compile(rf"{_DATE}[Tt]{_TIME}(?::(?P<s>\d{{2}}){_FRACTION}?)?(?P<z>[Zz]|[+-]\d{{2}}(?::?\d{{2}})?)"),
+        re.compile(
+            rf"{_DATE}[Tt]{_TIME}(?::(?P<s>\d{{2}}){_FRACTION}?)?(?P<z>[Zz]|[+-]\d{{2}}(?::?\d{{2}})?)", re.ASCII
+        ),
         re.compile(
             r"(?P<y>\d{4})(?P<mo>\d{2})(?P<d>\d{2})[Tt](?P<h>\d{2})(?P<mi>\d{2})"
-            rf"(?:(?P<s>\d{{2}}){_FRACTION}?)?(?P<z>[Zz]|[+-]\d{{2}}(?:\d{{2}})?)"
+            rf"(?:(?P<s>\d{{2}}){_FRACTION}?)?(?P<z>[Zz]|[+-]\d{{2}}(?:\d{{2}})?)",
+            re.ASCII,
         ),
     ],
 }
 
-_VERSION = {"1.0": re.compile(r"1\.0(?:\.\d+)?"), "2.0": re.compile(r"(?:1\.0|2\.0)(?:\.\d+)?")}
+_VERSION = {
+    "1.0": re.compile(r"1\.0(?:\.\d+)?", re.ASCII),
+    "2.0": re.compile(r"(?:1\.0|2\.0)(?:\.\d+)?", re.ASCII),
+}
 
 
 def is_uuid(value: str) -> bool:
@@ -114,9 +123,10 @@ def is_version(value: str, rules: str) -> bool:
 def parse_timestamp(value: str, rules: str) -> datetime | None:
     """The UTC point in time ``value`` names, or None if it is not a timestamp under ``rules``.
 
-    Both versions require a time zone and reject a negative zero offset ("-00:00", "-0000", "-00"):
-    ISO 8601 forbids it and RFC 3339 uses it for "offset unknown" (1.0.3 §4.5, 2.0 §4.2.7; the
-    conformance suites of both versions send these and expect 400).
+    Both versions reject a negative zero offset ("-00:00", "-0000", "-00"): ISO 8601 forbids it and
+    RFC 3339 uses it for "offset unknown" (the conformance suites of both versions send these and
+    expect 400). Both require a time zone: RFC 3339 does (2.0), and although 1.0.3 §4.5 only says a
+    timestamp SHOULD* include one, without it the point in time the statement names is unknown.
     """
     match = next((m for pattern in _TIMESTAMPS[rules] if (m := pattern.fullmatch(value))), None)
     if not match:
@@ -149,7 +159,8 @@ def parse_timestamp(value: str, rules: str) -> datetime | None:
 # --------------------------------------------------------------------------------------------
 
 _INTERACTION_TYPES = {
-    "true-false", "choice", "fill-in", "long-fill-in", "matching", "performance", "sequencing", "likert", "numeric", "other"
+    "true-false", "choice", "fill-in", "long-fill-in", "matching",
+    "performance", "sequencing", "likert", "numeric", "other",
 }
 _COMPONENT_LISTS = ("choices", "scale", "source", "target", "steps")
 _LISTS_BY_TYPE = {  # 1.0.3 §2.4.4.1 "Interaction Components", 2.0 §4.2.2.3
@@ -199,16 +210,24 @@ def _actor(actor: dict, path: str) -> Iterator[Issue]:
     if actor.get("objectType") == "Group":
         members = actor.get("member")
         if len(present) > 1:
-            yield path, f"an identified Group must have exactly one inverse functional identifier, not {len(present)} ({', '.join(present)})"
+            yield path, (
+                "an identified Group must have exactly one inverse functional identifier, "
+                f"not {len(present)} ({', '.join(present)})"
+            )
         elif not present and members is None:
-            yield _join(path, "member"), "is required in an anonymous Group (a Group without mbox, mbox_sha1sum, openid or account)"
+            yield _join(path, "member"), (
+                "is required in an anonymous Group (a Group without mbox, mbox_sha1sum, openid or account)"
+            )
         if isinstance(members, list):
             for i, member in enumerate(members):
                 if isinstance(member, dict) and member.get("objectType", "Agent") == "Agent":
                     yield from _actor(member, f"{path}.member[{i}]")
     elif len(present) != 1:
         found = f"not {len(present)} ({', '.join(present)})" if present else "found none"
-        yield path, f"an Agent must have exactly one inverse functional identifier (mbox, mbox_sha1sum, openid or account); {found}"
+        yield path, (
+            "an Agent must have exactly one inverse functional identifier "
+            f"(mbox, mbox_sha1sum, openid or account); {found}"
+        )
 
 
 def _authority(authority: dict, path: str) -> Iterator[Issue]:
@@ -217,7 +236,9 @@ def _authority(authority: dict, path: str) -> Iterator[Issue]:
         yield from _actor(authority, path)
         return
     if any(key in authority for key in IFIS):
-        yield path, "a Group authority must be an anonymous Group (the OAuth consumer and the user), not an identified Group"
+        yield path, (
+            "a Group authority must be an anonymous Group (the OAuth consumer and the user), not an identified Group"
+        )
     members = authority.get("member")
     if not isinstance(members, list) or len(members) != 2:
         yield _join(path, "member"), "a Group authority must have exactly two members (the OAuth consumer and the user)"
@@ -250,7 +271,8 @@ def _activity(activity: dict, path: str) -> Iterator[Issue]:
                 cid = component.get("id") if isinstance(component, dict) else None
                 if isinstance(cid, str):
                     if cid in seen:
-                        yield f"{path}.{name}[{i}].id", f"duplicates the id of {name}[{seen[cid]}]; component ids must be distinct"
+                        where, first = f"{path}.{name}[{i}].id", f"{name}[{seen[cid]}]"
+                        yield where, f"duplicates the id of {first}; component ids must be distinct"
                     seen.setdefault(cid, i)
 
 

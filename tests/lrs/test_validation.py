@@ -54,6 +54,10 @@ def test_valid_2_0_statement_passes_under_2_0_0(name):
     assert validate_statement(VALID_IN_2_0_ONLY[name], "2.0.0") == []
 
 
+def test_2_0_only_statement_is_rejected_under_1_0_3_naming_each_2_0_property():
+    assert paths(FULL_2_0, "1.0.3") == ["version", "context.contextAgents", "context.contextGroups"]
+
+
 def test_validation_does_not_modify_the_statement():
     statement = make(FULL)
     validate_statement(statement, "1.0.3")
