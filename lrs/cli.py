@@ -64,10 +64,13 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
 
 @main.command()
-@click.option("--idle-sleep", type=float, default=0.05, show_default=True, help="Seconds to wait when caught up.")
+@click.option("--idle-sleep", type=float, default=0.01, show_default=True, help="Seconds to wait when caught up.")
 def project(idle_sleep: float) -> None:
     """Run the projection worker: apply the log to every projection until stopped."""
+    from lrs.app import configure_logging
+
     settings = _settings()
+    configure_logging(settings)
     services = _services(settings)
     stop = threading.Event()
 

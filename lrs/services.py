@@ -64,7 +64,7 @@ def build_services(settings: Settings) -> Services:
         log=log_,
         claims=ClaimRegistry(engine),
         runner=runner,
-        consistency=Consistency(engine, log_, runner.applied_condition),
+        consistency=Consistency(engine, log_, runner.applied_condition if settings.projections_in_process else None),
         statements=StatementReader(engine),
         credentials=CredentialStore(engine),
     )

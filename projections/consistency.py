@@ -25,10 +25,16 @@ def _now_iso() -> str:
 
 
 class Consistency:
-    def __init__(self, engine: sa.Engine, log: Log, condition: threading.Condition | None = None):
+    """``max_age``: how long a computed watermark is reused. A reused watermark is older, never
+    wrong: everything up to it stays visible."""
+
+    def __init__(self, engine: sa.Engine, log: Log, condition: threading.Condition | None = None, max_age: float = 0.1):
         self.engine = engine
         self.log = log
         self.condition = condition
+        self.max_age = max_age
+        self._cached: dict[str, tuple[float, str]] = {}
+        self._lock = threading.Lock()
 
     def applied(self, projection: str) -> dict[int, tracking.Applied]:
         with self.engine.connect() as conn:
@@ -59,9 +65,20 @@ class Consistency:
                     self.condition.wait(min(remaining, 0.05))
             else:
                 time.sleep(min(pause, remaining))
-                pause = min(pause * 2, 0.05)
+                pause = min(pause * 2, 0.02)
 
     def consistent_through(self, projection: str) -> str:
+        with self._lock:
+            cached = self._cached.get(projection)
+        if cached is not None and time.monotonic() - cached[0] < self.max_age:
+            return cached[1]
+        computed_at = time.monotonic()
+        through = self._compute(projection)
+        with self._lock:
+            self._cached[projection] = (computed_at, through)
+        return through
+
+    def _compute(self, projection: str) -> str:
         observed = _now_iso()
         applied = self.applied(projection)
         through = observed
