@@ -13,6 +13,8 @@ import uuid
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from events import LogUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -89,6 +91,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(XAPIError)
     def _xapi(error: XAPIError):
         return error_response(error.status, error.message, error.headers)
+
+    @app.errorhandler(LogUnavailable)
+    def _log_unavailable(_error: LogUnavailable):
+        return error_response(503, Unavailable.default_message, {"Retry-After": "1"})
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

@@ -16,7 +16,7 @@ from typing import Iterable
 
 import sqlalchemy as sa
 
-from events import Log, Position
+from events import Log, LogUnavailable, Position
 from projections import tracking
 
 
@@ -86,7 +86,11 @@ class Consistency:
             row = applied.get(partition)
             if row is None:
                 continue
-            if row.next_offset >= self.log.end(partition):
+            try:
+                caught_up = row.next_offset >= self.log.end(partition)
+            except LogUnavailable:
+                caught_up = False  # cannot see the end: vouch only for what was applied
+            if caught_up:
                 continue
             if row.last_recorded is None:
                 return "1970-01-01T00:00:00.000000Z"
