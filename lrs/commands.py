@@ -1,8 +1,11 @@
 """Writing statements: validate, complete, claim their ids, append to the log, wait until readable.
 
 This is the command side of the Statement Resource (xAPI 2.0.0 Communication 2.1.1 / 2.1.2). The
-HTTP layer hands it parsed JSON; it answers the ids stored or raises an :mod:`lrs.errors` error.
-Nothing is written unless every statement of the request is valid and no id conflicts.
+HTTP layer hands it parsed JSON and the attachment contents sent with it; it answers the ids
+stored or raises an :mod:`lrs.errors` error. Nothing is written unless every statement of the
+request is valid (signatures and attachment parts included) and no id conflicts. Attachment
+contents go to the blob store before the statements go to the log, so an acknowledged statement
+always has its attachments.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from typing import Any
 
 from events import Event, LogUnavailable
 from events.claims import Claim
+from lrs import attachments, signatures
 from lrs.auth import authority_agent
 from lrs.comparison import fingerprint
 from lrs.credentials import Credential
 from lrs.errors import BadRequest, Conflict, Unavailable
+from lrs.normalise import normalise
 from lrs.services import Services
 from lrs.validation import validate_statements
 from projections.statements import STATEMENT_STORED, VOIDED_VERB, agent_key
@@ -33,17 +38,24 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def check(body: Any, version: str) -> None:
+def check(body: Any, version: str, contents: dict[str, bytes] | None = None) -> list[dict[str, Any]]:
+    """The statements of a request body, once they are valid, their attachment parts match and
+    their signatures hold; else :class:`BadRequest` naming the first problems."""
     problems = validate_statements(body, version)
     if problems:
         shown = "; ".join(str(p) for p in problems[:SHOWN_PROBLEMS])
         more = f" (and {len(problems) - SHOWN_PROBLEMS} more)" if len(problems) > SHOWN_PROBLEMS else ""
         raise BadRequest(f"invalid statement: {shown}{more}")
+    statements = body if isinstance(body, list) else [body]
+    attachments.check(statements, contents or {})
+    signatures.check(statements, contents or {})
+    return statements
 
 
 def complete(statement: dict[str, Any], stored: str, authority: dict, version: str) -> dict[str, Any]:
-    """The statement as the LRS stores it: id, timestamp, stored, authority and version set."""
-    result = dict(statement)
+    """The statement as the LRS stores it: normalised, with id, timestamp, stored, authority and
+    version set."""
+    result = normalise(statement, version)
     result["id"] = str(statement.get("id") or uuid.uuid4()).lower()
     result.setdefault("timestamp", stored)
     result["stored"] = stored
@@ -52,12 +64,24 @@ def complete(statement: dict[str, Any], stored: str, authority: dict, version: s
     return result
 
 
-def store(services: Services, statements: list[dict[str, Any]], credential: Credential, version: str) -> list[str]:
-    """Store statements (already validated); return their ids in request order."""
+def store(
+    services: Services,
+    statements: list[dict[str, Any]],
+    credential: Credential,
+    version: str,
+    contents: dict[str, bytes] | None = None,
+) -> list[str]:
+    """Store statements (already checked) and their attachment contents; return their ids in
+    request order."""
     stored = now_iso()
     authority = authority_agent(credential, services.settings.authority_home_page)
     completed = [complete(s, stored, authority, version) for s in statements]
     _check_voiding(services, completed)
+    if contents:
+        try:
+            services.blobs.put(contents)
+        except LogUnavailable:
+            raise Unavailable("the attachment store is unavailable; retry later") from None
 
     prints = {s["id"]: fingerprint(s) for s in completed}
     claims = services.claims.claim(CLAIMS, prints)
@@ -80,7 +104,8 @@ def store(services: Services, statements: list[dict[str, Any]], credential: Cred
         # The claims stay: the log may have stored part of the batch before failing, and a retry
         # with the same content is SAME, so it goes through.
         raise Unavailable("the statement log is unavailable; retry later") from None
-    services.runner.wake()
+    if services.settings.projections_in_process:
+        services.runner.apply_now()
     if not services.consistency.wait_for("statements", positions, services.settings.consistency_wait_s):
         log.warning("statements appended but not yet readable after %.1fs", services.settings.consistency_wait_s)
     return [s["id"] for s in completed]

@@ -9,9 +9,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from events import Log
+from events.blobs import BlobStore
 from events.claims import ClaimRegistry
 from events.sql import SqlLog, make_engine
 from lrs.credentials import CredentialStore
+from lrs.documents import DocumentStore
 from lrs.settings import Settings
 from projections.consistency import Consistency
 from projections.runner import Runner
@@ -31,6 +33,8 @@ class Services:
     consistency: Consistency
     statements: StatementReader
     credentials: CredentialStore
+    blobs: BlobStore
+    documents: DocumentStore
 
     def close(self) -> None:
         self.runner.stop()
@@ -64,9 +68,11 @@ def build_services(settings: Settings) -> Services:
         log=log_,
         claims=ClaimRegistry(engine),
         runner=runner,
-        consistency=Consistency(engine, log_, runner.applied_condition if settings.projections_in_process else None),
+        consistency=Consistency(engine, log_, runner if settings.projections_in_process else None),
         statements=StatementReader(engine),
         credentials=CredentialStore(engine),
+        blobs=BlobStore(engine),
+        documents=DocumentStore(engine),
     )
 
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import sqlalchemy as sa
 
 from events import Log, LogUnavailable, Position
 from projections import tracking
+
+if TYPE_CHECKING:
+    from projections.runner import Runner
 
 
 def _now_iso() -> str:
@@ -28,10 +31,13 @@ class Consistency:
     """``max_age``: how long a computed watermark is reused. A reused watermark is older, never
     wrong: everything up to it stays visible."""
 
-    def __init__(self, engine: sa.Engine, log: Log, condition: threading.Condition | None = None, max_age: float = 0.1):
+    def __init__(self, engine: sa.Engine, log: Log, runner: "Runner | None" = None, max_age: float = 0.1):
+        """``runner``: the projection runner of this process, if it runs one; waiters then wake
+        on its commits and read its committed positions before asking the database."""
         self.engine = engine
         self.log = log
-        self.condition = condition
+        self.runner = runner
+        self.condition = runner.applied_condition if runner is not None else None
         self.max_age = max_age
         self._cached: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
@@ -45,6 +51,10 @@ class Consistency:
         for p in positions:
             needed[p.partition] = max(needed.get(p.partition, -1), p.offset)
         if not needed:
+            return True
+        if self.runner is not None and all(
+            self.runner.committed.get((projection, part), -1) > off for part, off in needed.items()
+        ):
             return True
         applied = self.applied(projection)
         return all(part in applied and applied[part].next_offset > off for part, off in needed.items())

@@ -45,9 +45,13 @@ class Runner:
         self.batch_size = batch_size
         #: Notified after every committed batch, so in-process waiters wake at once.
         self.applied_condition = threading.Condition()
+        #: Positions this runner has committed, (projection, partition) -> next offset: a lower
+        #: bound of the tracked positions that in-process waiters can read without a query.
+        self.committed: dict[tuple[str, int], int] = {}
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._apply_lock = threading.Lock()
 
     # ---- set-up -------------------------------------------------------------------------
     def setup(self) -> None:
@@ -70,11 +74,17 @@ class Runner:
         """Apply at most one batch per (projection, partition); return how many events were read."""
         wanted = set(names) if names is not None else None
         total = 0
-        for projection in self.projections:
-            if wanted is not None and projection.name not in wanted:
-                continue
-            for partition in range(self.log.partitions):
-                total += self._apply_batch(projection, partition)
+        with self._apply_lock:  # one applying thread per process; other processes use the CAS
+            ends = [self.log.end(p) for p in range(self.log.partitions)]
+            with self.engine.connect() as conn:
+                starts = tracking.all_applied(conn)
+            for projection in self.projections:
+                if wanted is not None and projection.name not in wanted:
+                    continue
+                for partition in range(self.log.partitions):
+                    start = starts.get((projection.name, partition), 0)
+                    if ends[partition] > start:  # asking end is cheaper than a read that finds nothing
+                        total += self._apply_batch(projection, partition, start)
         if total:
             with self.applied_condition:
                 self.applied_condition.notify_all()
@@ -92,12 +102,7 @@ class Runner:
             if not applied:
                 return total
 
-    def _apply_batch(self, projection: Projection, partition: int) -> int:
-        with self.engine.connect() as conn:
-            current = tracking.applied(conn, projection.name).get(partition)
-        start = current.next_offset if current else 0
-        if self.log.end(partition) <= start:
-            return 0  # caught up: asking end is cheaper than a read that waits for nothing
+    def _apply_batch(self, projection: Projection, partition: int, start: int) -> int:
         records = self.log.read(partition, start, self.batch_size)
         if not records:
             return 0
@@ -111,6 +116,7 @@ class Runner:
             for record in records:
                 if record.event.type in projection.event_types:
                     projection.apply(conn, record)
+        self.committed[(projection.name, partition)] = records[-1].offset + 1
         return len(records)
 
     # ---- running beside the server --------------------------------------------------------
@@ -125,6 +131,18 @@ class Runner:
     def wake(self) -> None:
         """Tell an idle runner that something was appended."""
         self._wake.set()
+
+    def apply_now(self) -> None:
+        """Apply what is pending in the calling thread, unless another thread is applying already.
+
+        The server calls this right after an append in the embedded mode, so the writer does not
+        wait for the background thread to wake up and be scheduled.
+        """
+        if self._apply_lock.acquire(blocking=False):
+            self._apply_lock.release()
+            self.run_once()
+        else:
+            self.wake()
 
     def stop(self) -> None:
         self._stop.set()

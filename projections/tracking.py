@@ -47,6 +47,11 @@ def applied(conn: sa.Connection, projection: str) -> dict[int, Applied]:
     return {row.partition: Applied(row.partition, row.next_offset, row.last_recorded) for row in rows}
 
 
+def all_applied(conn: sa.Connection) -> dict[tuple[str, int], int]:
+    """Every tracked position: (projection, partition) -> next offset."""
+    return {(row.projection, row.partition): row.next_offset for row in conn.execute(sa.select(positions))}
+
+
 def advance(
     conn: sa.Connection, projection: str, partition: int, expected: int, next_offset: int, last_recorded: str | None
 ) -> bool:
