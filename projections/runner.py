@@ -38,11 +38,24 @@ class Status:
 
 
 class Runner:
-    def __init__(self, engine: sa.Engine, log_: Log, projections: Sequence[Projection], batch_size: int = 500):
+    def __init__(
+        self,
+        engine: sa.Engine,
+        log_: Log,
+        projections: Sequence[Projection],
+        batch_size: int = 500,
+        partitions: Iterable[int] | None = None,
+    ):
+        """``partitions``: the log partitions this runner applies (default all), so that several
+        projection workers can split a topic between them."""
         self.engine = engine
         self.log = log_
         self.projections = list(projections)
         self.batch_size = batch_size
+        self.partitions = sorted(set(partitions)) if partitions is not None else list(range(log_.partitions))
+        unknown = [p for p in self.partitions if not 0 <= p < log_.partitions]
+        if unknown:
+            raise ValueError(f"the log has partitions 0..{log_.partitions - 1}; no partition {unknown[0]}")
         #: Notified after every committed batch, so in-process waiters wake at once.
         self.applied_condition = threading.Condition()
         #: Positions this runner has committed, (projection, partition) -> next offset: a lower
@@ -75,13 +88,13 @@ class Runner:
         wanted = set(names) if names is not None else None
         total = 0
         with self._apply_lock:  # one applying thread per process; other processes use the CAS
-            ends = [self.log.end(p) for p in range(self.log.partitions)]
+            ends = {p: self.log.end(p) for p in self.partitions}
             with self.engine.connect() as conn:
                 starts = tracking.all_applied(conn)
             for projection in self.projections:
                 if wanted is not None and projection.name not in wanted:
                     continue
-                for partition in range(self.log.partitions):
+                for partition in self.partitions:
                     start = starts.get((projection.name, partition), 0)
                     if ends[partition] > start:  # asking end is cheaper than a read that finds nothing
                         total += self._apply_batch(projection, partition, start)

@@ -129,3 +129,21 @@ def test_rebuild_replays_the_log_into_the_same_rows(engine, log):
     assert runner.rebuild(["tally"], progress=progress.append) == 30
     assert tally.totals(engine) == live
     assert sum(progress) == 30
+
+
+def test_runners_on_disjoint_partitions_together_apply_the_whole_log(engine):
+    log = MemoryLog(partitions=4)
+    log.append(events(40, keys=8))
+    tally = Tally()
+    first = Runner(engine, log, [tally], partitions=[0, 1])
+    second = Runner(engine, log, [Tally()], partitions=[2, 3])
+    first.setup()
+    first.catch_up()
+    second.catch_up()
+    assert sum(tally.totals(engine).values()) == 40
+    assert all(s.lag == 0 for s in first.status())
+
+
+def test_a_runner_refuses_a_partition_the_log_does_not_have(engine):
+    with pytest.raises(ValueError):
+        Runner(engine, MemoryLog(partitions=2), [Tally()], partitions=[2])
