@@ -65,24 +65,43 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
 @main.command()
 @click.option("--idle-sleep", type=float, default=0.01, show_default=True, help="Seconds to wait when caught up.")
-def project(idle_sleep: float) -> None:
-    """Run the projection worker: apply the log to every projection until stopped."""
+@click.option("--partitions", default=None, help="Comma-separated log partitions to apply (default: all).")
+def project(idle_sleep: float, partitions: str | None) -> None:
+    """Run the projection worker: apply the log to every projection until stopped.
+
+    Several workers may split the partitions of a topic (--partitions 0,1 and --partitions 2,3);
+    two workers on one partition are safe too (positions move by compare-and-set), only wasteful.
+    """
     from lrs.app import configure_logging
+    from projections.runner import Runner
 
     settings = _settings()
     configure_logging(settings)
     services = _services(settings)
+    chosen = None
+    if partitions:
+        try:
+            chosen = [int(p) for p in partitions.split(",") if p.strip()]
+            runner = Runner(services.engine, services.log, services.runner.projections, partitions=chosen)
+        except ValueError as exc:
+            services.close()
+            raise click.BadParameter(str(exc), param_hint="--partitions") from None
+    else:
+        runner = services.runner
     stop = threading.Event()
 
     def _stop(*_):
         stop.set()
-        services.runner.stop()
+        runner.stop()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    click.echo(f"projection worker: {len(services.runner.projections)} projection(s), {services.log.partitions} partition(s)")
+    click.echo(
+        f"projection worker: {len(runner.projections)} projection(s), partitions {','.join(map(str, runner.partitions))}"
+        f" of {services.log.partitions}"
+    )
     sys.stdout.flush()
-    services.runner.start(idle_sleep)
+    runner.start(idle_sleep)
     while not stop.wait(0.5):
         pass
     services.close()
@@ -160,6 +179,141 @@ def _redact(url: str) -> str:
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}" if ":" in creds else url
     return url
+
+
+# ---- cohorts and the demo (issue 5) -----------------------------------------------------
+
+def _read_definitions(path: str):
+    """A JSON or YAML file as data; YAML dates become ISO strings, as in the API's JSON bodies."""
+    import datetime as _dt
+    import json
+
+    import yaml
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        if isinstance(value, (_dt.date, _dt.datetime)):
+            return value.isoformat()
+        return value
+
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    try:
+        return plain(json.loads(text) if path.endswith(".json") else yaml.safe_load(text))
+    except (ValueError, yaml.YAMLError) as exc:
+        raise click.ClickException(f"{path} is not valid {'JSON' if path.endswith('.json') else 'YAML or JSON'}: {exc}") from None
+
+
+@main.group()
+def cohorts() -> None:
+    """Programmes and cohorts."""
+
+
+@cohorts.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def cohorts_import(file: str) -> None:
+    """Define the programmes and cohorts in FILE (JSON or YAML), all or nothing.
+
+    FILE holds {"programmes": {KEY: {...}}, "cohorts": {KEY: {...}}} with the same bodies as
+    PUT /api/v1/programmes/KEY and PUT /api/v1/cohorts/KEY.
+    """
+    from lrs.errors import XAPIError
+    from lrs.programmes import PROJECTION, append, import_events
+
+    document = _read_definitions(file)
+    settings = _settings()
+    services = _services(settings)
+    try:
+        events, n_programmes, n_cohorts = import_events(services, document)
+        positions = append(services, events, wait=False)
+        if settings.projections_in_process:
+            services.runner.catch_up([PROJECTION])  # safe beside a running server: positions are compare-and-set
+            applied = True
+        else:
+            applied = services.consistency.wait_for(PROJECTION, positions, settings.consistency_wait_s)
+    except XAPIError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        services.close()
+    click.echo(f"imported {n_programmes} programme(s) and {n_cohorts} cohort(s)")
+    if not applied:
+        click.echo("(on the log; the projection worker applies them when it runs: polku project)")
+
+
+@main.command()
+@click.option("--url", default=None, help="A running Polku (e.g. http://127.0.0.1:8080); default: start one in-process.")
+@click.option("--key", default=None, help="Credential key for --url (scopes all, or statements/write and admin).")
+@click.option("--secret", default=None, help="Credential secret for --url.")
+@click.option("--force", is_flag=True, help="Load even if the demo programme exists.")
+@click.option("--now", "now_", default=None, help="Pretend it is this UTC moment (ISO 8601), for a reproducible load.")
+def demo(url: str | None, key: str | None, secret: str | None, force: bool, now_: str | None) -> None:
+    """Load a demo programme: three cohorts of supervisors over forty weeks, through the xAPI endpoint."""
+    import datetime as _dt
+
+    from lrs import demo as demo_data
+
+    now = None
+    if now_:
+        try:
+            now = _dt.datetime.fromisoformat(now_.replace("Z", "+00:00"))
+        except ValueError:
+            raise click.BadParameter("must be an ISO 8601 moment, e.g. 2026-06-17T15:00:00Z", param_hint="--now") from None
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=_dt.timezone.utc)
+    plan = demo_data.build_plan(now=now)
+    sent = {"statements": 0}
+
+    def progress(step) -> None:
+        if step.kind == "statements":
+            sent["statements"] += len(step.body)
+        else:
+            click.echo(f"  {step.note}")
+
+    def run(client) -> bool:
+        click.echo(f"loading the demo into {client.base} ...")
+        try:
+            return demo_data.load(client, plan, progress, force)
+        except demo_data.DemoError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    if url:
+        if not (key and secret):
+            raise click.UsageError("--url needs --key and --secret")
+        loaded = run(demo_data.Client(url, key, secret))
+    else:
+        loaded = _demo_in_process(run)
+    if not loaded:
+        click.echo(f"the demo programme {demo_data.PROGRAMME!r} is there already (use --force to load it again)")
+        return
+    click.echo(f"sent {sent['statements']} statements; cohorts: {', '.join(demo_data.REGIONS)}")
+    click.echo("see e.g. GET /api/v1/cohorts/north/progress, /engagement, /success (scope analytics)")
+
+
+def _demo_in_process(run) -> bool:
+    """Serve the app on a free loopback port for the load, with a credential made for it and removed after."""
+    import threading as _threading
+
+    from werkzeug.serving import make_server
+
+    from lrs import demo as demo_data
+    from lrs.app import create_app
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per request
+    settings = _settings()
+    services = _services(settings)
+    credential, secret = services.credentials.create("polku demo loader", {"all"})
+    server = make_server("127.0.0.1", 0, create_app(settings, services), threaded=True)
+    thread = _threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        return run(demo_data.Client(f"http://127.0.0.1:{server.server_port}", credential.key, secret))
+    finally:
+        server.shutdown()
+        services.credentials.delete(credential.key)
+        services.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

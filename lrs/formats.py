@@ -1,8 +1,8 @@
 """The ``format`` parameter of GET /statements (xAPI 2.0.0 Communication 2.1.3).
 
 * ``exact``: as stored.
-* ``ids``: Agents and Groups reduced to their identifier (anonymous Groups keep their members,
-  reduced likewise), Activities and Verbs to their ``id``.
+* ``ids``: Agents and Groups reduced to their identifier and objectType (anonymous Groups keep
+  their members, reduced likewise), Activities and Verbs to their ``id`` alone.
 * ``canonical``: every language map reduced to the one language the client prefers
   (``Accept-Language``), falling back to the first one present.
 """
@@ -42,7 +42,7 @@ def _ids_object(obj: dict[str, Any]) -> dict[str, Any]:
     if kind == "SubStatement":
         return _ids_statement(obj)
     if kind == "Activity":
-        return {"objectType": "Activity", "id": obj["id"]}
+        return {"id": obj["id"]}
     return dict(obj)
 
 
@@ -61,7 +61,7 @@ def _ids_statement(statement: dict[str, Any]) -> dict[str, Any]:
                 context[role] = _ids_actor(context[role])
         if "contextActivities" in context:
             context["contextActivities"] = {
-                kind: [{"objectType": "Activity", "id": a["id"]} for a in acts]
+                kind: [{"id": a["id"]} for a in (acts if isinstance(acts, list) else [acts])]
                 for kind, acts in context["contextActivities"].items()
             }
         if "contextAgents" in context:

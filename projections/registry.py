@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from projections.activities import ActivityDefinitions
+from projections.agents import AgentNames
 from projections.base import Projection
+from projections.cohorts import CohortProjection
 from projections.statements import StatementStore
 
 
 def all_projections() -> list[Projection]:
-    return [StatementStore()]
+    return [StatementStore(), CohortProjection(), ActivityDefinitions(), AgentNames()]

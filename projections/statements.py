@@ -7,11 +7,20 @@ Tables
   ``xapi_statement_activities``  (statement, activity id, primary?) for the ``activity`` filter
   ``xapi_voids``                 voided target id -> voiding statement id; a voiding statement may
                                  be applied before its target, which then arrives voided
+  ``xapi_statement_refs``        (statement, target) for every statement a statement reaches by a
+                                 chain of StatementRef objects: a targets b targets c gives (a, b),
+                                 (a, c), (b, c); kept whichever order the three arrive in
 
 Rules applied here (xAPI 2.0.0, Data 2.2 / Communication 2.1.1): a repeated id is a no-op (the
 write path has already refused different content under one id); a voiding statement marks its
 target voided unless the target is itself a voiding statement. Ordering is by (stored, id), which
 the log fixes, so a rebuild gives the same rows and the same pages as the live projection.
+
+Queries (Communication 2.1.3 and "Filter Conditions for StatementRefs", 2.1.4; 1.0.3 Part Three
+2.1.3, 2.1.4): voided statements are never returned by a query, but they still count as targets:
+a statement whose object is a StatementRef matches the filters other than since, until and limit
+when a statement it reaches by StatementRefs matches them, voided or not. since and until always
+apply to the returned statement itself.
 """
 
 from __future__ import annotations
@@ -78,6 +87,14 @@ voids = sa.Table(
     metadata,
     sa.Column("target_id", sa.String(36), primary_key=True),
     sa.Column("voiding_id", sa.String(36), nullable=False),
+)
+
+statement_refs = sa.Table(
+    "xapi_statement_refs",
+    metadata,
+    sa.Column("statement_id", sa.String(36), primary_key=True),
+    sa.Column("target_id", sa.String(36), primary_key=True),
+    sa.Index("ix_xapi_statement_refs_target", "target_id", "statement_id"),
 )
 
 
@@ -176,14 +193,15 @@ class StatementStore(Projection):
                 log.warning("statement %s repeated with different content; the first stays", statement_id)
             return
         obj = statement.get("object") or {}
-        target = obj.get("id") if (statement["verb"]["id"] == VOIDED_VERB and obj.get("objectType") == "StatementRef") else None
+        referenced = str(obj["id"]).lower() if obj.get("objectType") == "StatementRef" and obj.get("id") else None
+        target = referenced if statement["verb"]["id"] == VOIDED_VERB else None
         already_voided = conn.execute(sa.select(voids.c.target_id).where(voids.c.target_id == statement_id)).first()
         conn.execute(
             statements.insert().values(
                 id=statement_id,
                 stored=statement["stored"],
                 verb_id=statement["verb"]["id"],
-                registration=((statement.get("context") or {}).get("registration") or None),
+                registration=(str((statement.get("context") or {}).get("registration") or "").lower() or None),
                 voided=already_voided is not None and target is None,
                 voids=target,
                 fingerprint=data["fingerprint"],
@@ -201,8 +219,9 @@ class StatementStore(Projection):
                 statement_activities.insert(),
                 [{"statement_id": statement_id, "activity": a, "is_primary": p} for a, p in sorted(activities)],
             )
+        if referenced is not None:
+            _link(conn, statement_id, referenced)
         if target is not None:
-            target = target.lower()
             if conn.execute(sa.select(voids.c.target_id).where(voids.c.target_id == target)).first() is None:
                 conn.execute(voids.insert().values(target_id=target, voiding_id=statement_id))
             conn.execute(
@@ -211,6 +230,21 @@ class StatementStore(Projection):
                 .where(statements.c.voids.is_(None))
                 .values(voided=True)
             )
+
+
+def _link(conn: sa.Connection, statement_id: str, target_id: str) -> None:
+    """Record that ``statement_id`` targets ``target_id``: it and every statement that reaches it
+    now reach the target and everything the target reaches."""
+    r = statement_refs
+    targets = {target_id} | set(conn.scalars(sa.select(r.c.target_id).where(r.c.statement_id == target_id)))
+    sources = {statement_id} | set(conn.scalars(sa.select(r.c.statement_id).where(r.c.target_id == statement_id)))
+    held = {
+        (row.statement_id, row.target_id)
+        for row in conn.execute(sa.select(r.c.statement_id, r.c.target_id).where(r.c.statement_id.in_(sorted(sources))))
+    }
+    new = sorted((s, t) for s in sources for t in targets if s != t and (s, t) not in held)
+    if new:
+        conn.execute(r.insert(), [{"statement_id": s, "target_id": t} for s, t in new])
 
 
 # ---- queries -----------------------------------------------------------------------------
@@ -237,6 +271,24 @@ class Page:
     next_after: tuple[str, str] | None = None
 
 
+def _conditions(f: StatementFilter, s: sa.FromClause) -> list[sa.ColumnElement[bool]]:
+    """The filters other than since/until as conditions on the statements table (or an alias)."""
+    conditions = []
+    if f.verb:
+        conditions.append(s.c.verb_id == f.verb)
+    if f.registration:
+        conditions.append(s.c.registration == f.registration.lower())
+    if f.agent:
+        a = statement_agents
+        match = sa.select(a.c.statement_id).where(a.c.agent == f.agent).where(a.c.is_primary.is_(not f.related_agents))
+        conditions.append(s.c.id.in_(match))
+    if f.activity:
+        t = statement_activities
+        match = sa.select(t.c.statement_id).where(t.c.activity == f.activity)
+        conditions.append(s.c.id.in_(match.where(t.c.is_primary.is_(not f.related_activities))))
+    return conditions
+
+
 @dataclass
 class StatementReader:
     """Reads the statement store; never writes."""
@@ -253,24 +305,37 @@ class StatementReader:
         return json.loads(row.body)
 
     def query(self, f: StatementFilter, limit: int, after: tuple[str, str] | None = None) -> Page:
+        """A page of the statements matching ``f``, ``after`` the (stored, id) of the last one seen.
+
+        Two queries, each free to use its own index: the statements that match themselves, and
+        (only when some filter other than since/until is set) the statements that match through a
+        StatementRef target. Each is limited to the page; the page is their merge.
+        """
         s = statements
-        query = sa.select(s.c.id, s.c.stored, s.c.body).where(s.c.voided.is_(False))
-        if f.verb:
-            query = query.where(s.c.verb_id == f.verb)
-        if f.registration:
-            query = query.where(s.c.registration == f.registration.lower())
+        conditions = _conditions(f, s)
+        queries = [self._window(sa.select(s.c.id, s.c.stored, s.c.body).where(*conditions), f, limit, after)]
+        if conditions:
+            t = statements.alias("target")
+            r = statement_refs
+            via_ref = sa.select(r.c.statement_id).join(t, t.c.id == r.c.target_id).where(*_conditions(f, t))
+            queries.append(self._window(sa.select(s.c.id, s.c.stored, s.c.body).where(s.c.id.in_(via_ref)), f, limit, after))
+        with self.engine.connect() as conn:
+            found = {row.id: row for query in queries for row in conn.execute(query)}
+        rows = sorted(found.values(), key=lambda row: (row.stored, row.id), reverse=not f.ascending)[: limit + 1]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_after = (rows[-1].stored, rows[-1].id) if more and rows else None
+        return Page([json.loads(r.body) for r in rows], next_after)
+
+    @staticmethod
+    def _window(query: sa.Select, f: StatementFilter, limit: int, after: tuple[str, str] | None) -> sa.Select:
+        """Unvoided, within since/until, past ``after``, in order, at most one more than a page."""
+        s = statements
+        query = query.where(s.c.voided.is_(False))
         if f.since:
             query = query.where(s.c.stored > f.since)
         if f.until:
             query = query.where(s.c.stored <= f.until)
-        if f.agent:
-            a = statement_agents
-            match = sa.select(a.c.statement_id).where(a.c.agent == f.agent).where(a.c.is_primary.is_(not f.related_agents))
-            query = query.where(s.c.id.in_(match))
-        if f.activity:
-            t = statement_activities
-            match = sa.select(t.c.statement_id).where(t.c.activity == f.activity).where(t.c.is_primary.is_(not f.related_activities))
-            query = query.where(s.c.id.in_(match))
         if after is not None:
             stored, last_id = after
             if f.ascending:
@@ -278,13 +343,7 @@ class StatementReader:
             else:
                 query = query.where(sa.or_(s.c.stored < stored, sa.and_(s.c.stored == stored, s.c.id < last_id)))
         order = (s.c.stored.asc(), s.c.id.asc()) if f.ascending else (s.c.stored.desc(), s.c.id.desc())
-        query = query.order_by(*order).limit(limit + 1)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_after = (rows[-1].stored, rows[-1].id) if more and rows else None
-        return Page([json.loads(r.body) for r in rows], next_after)
+        return query.order_by(*order).limit(limit + 1)
 
     def count(self) -> int:
         with self.engine.connect() as conn:

@@ -6,8 +6,15 @@ from __future__ import annotations
 def blueprints():
     """(blueprint, url prefix) pairs; imported lazily so that nothing is built at import time."""
     from lrs.resources import about, statements
+    from lrs.resources import activities_and_agents, documents
+    from lrs.resources import analytics, openapi, programmes
 
     return [
         (about.blueprint, "/xapi"),
         (statements.blueprint, "/xapi"),
+        (documents.blueprint, "/xapi"),
+        (activities_and_agents.blueprint, "/xapi"),
+        (programmes.blueprint, "/api/v1"),
+        (analytics.blueprint, "/api/v1"),
+        (openapi.blueprint, "/api/v1"),
     ]

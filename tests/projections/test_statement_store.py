@@ -37,7 +37,7 @@ def dump(engine) -> dict[str, list]:
     with engine.connect() as conn:
         return {
             t.name: sorted(tuple(r) for r in conn.execute(sa.select(t)))
-            for t in (store.statements, store.statement_agents, store.statement_activities, store.voids)
+            for t in (store.statements, store.statement_agents, store.statement_activities, store.voids, store.statement_refs)
         }
 
 
@@ -61,12 +61,14 @@ def test_voiding_hides_the_target_and_keeps_it_by_voided_id(setup):
 def test_voiding_that_arrives_before_its_target_voids_it_on_arrival(setup):
     log, runner, reader = setup
     s = statement()
-    log.append([stored_event(voiding(s["id"], actor="other"))])
+    void = voiding(s["id"], actor="other")
+    log.append([stored_event(void)])
     runner.catch_up()
     log.append([stored_event(s)])
     runner.catch_up()
     assert reader.get(s["id"], voided=True)["id"] == s["id"]
-    assert reader.query(StatementFilter(activity=s["object"]["id"]), 10).statements == []
+    # the target is out of queries; the voiding statement matches through its StatementRef
+    assert [x["id"] for x in reader.query(StatementFilter(activity=s["object"]["id"]), 10).statements] == [void["id"]]
 
 
 def test_agent_filter_matches_actor_and_related_agents_match_context(setup):
@@ -119,3 +121,42 @@ def test_rebuild_gives_the_same_rows_as_the_live_projection(setup, engine):
     live = dump(engine)
     runner.rebuild(["statements"])
     assert dump(engine) == live
+
+
+def ref(target_id: str, actor: str = "ref", verb: str = "mentioned") -> dict:
+    return statement(actor=actor, verb=verb) | {"object": {"objectType": "StatementRef", "id": target_id}}
+
+
+@pytest.mark.parametrize("order", ["targets first", "referrers first", "middle last"])
+def test_statement_ref_chains_match_the_filters_of_what_they_reach_in_any_arrival_order(setup, order):
+    """Communication 2.1.4, "Filter Conditions for StatementRefs": a targets b targets c, and c
+    matches the query, so b and a do too, whichever of the three was applied first."""
+    log, runner, reader = setup
+    activity = f"http://example.org/{uuid.uuid4()}"
+    c = statement(actor="c", activity=activity)
+    b = ref(c["id"], actor="b")
+    a = ref(b["id"], actor="a")
+    arrival = {"targets first": [c, b, a], "referrers first": [a, b, c], "middle last": [a, c, b]}[order]
+    for s in arrival:
+        log.append([stored_event(s)])
+        runner.catch_up()
+    found = {s["id"] for s in reader.query(StatementFilter(activity=activity), 10).statements}
+    assert found == {a["id"], b["id"], c["id"]}
+    verb_of_b = reader.query(StatementFilter(verb="http://adlnet.gov/expapi/verbs/mentioned", agent=agent_key(agent("b"))), 10)
+    assert {s["id"] for s in verb_of_b.statements} == {a["id"], b["id"]}
+
+
+def test_statement_ref_filters_leave_since_and_until_to_the_returned_statement(setup):
+    log, runner, reader = setup
+    activity = f"http://example.org/{uuid.uuid4()}"
+    target = statement(activity=activity)
+    log.append([stored_event(target)])
+    runner.catch_up()
+    referrer = ref(target["id"])
+    log.append([stored_event(referrer)])
+    runner.catch_up()
+    target_stored = reader.get(target["id"], voided=False)["stored"]
+    later = reader.query(StatementFilter(activity=activity, since=target_stored), 10).statements
+    assert [s["id"] for s in later] == [referrer["id"]]
+    earlier = reader.query(StatementFilter(activity=activity, until=target_stored), 10).statements
+    assert [s["id"] for s in earlier] == [target["id"]]

@@ -1,0 +1,180 @@
+"""The OpenAPI 3 document of the admin and analytics APIs, built from their marshmallow schemas.
+
+Served at ``/api/v1/openapi.json`` (no credential needed: it describes, it does not disclose).
+The request and response schemas are the ones the resources validate and dump with
+(:mod:`lrs.api_schemas`), so the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from lrs import api_schemas as s
+
+#: Named components, nested ones first (apispec names a nested schema when it first meets it).
+SCHEMAS = {
+    "Item": s.ItemSchema,
+    "Account": s.AccountSchema,
+    "Agent": s.AgentSchema,
+    "Programme": s.ProgrammeSchema,
+    "ProgrammeDefinition": s.ProgrammeOut,
+    "Cohort": s.CohortSchema,
+    "CohortDefinition": s.CohortOut,
+    "Progress": s.ProgressView,
+    "Engagement": s.EngagementView,
+    "Success": s.SuccessView,
+    "Error": s.ErrorBody,
+}
+
+
+def _resolver(schema) -> str | None:
+    """Name nested schemas after their class (``ProgressMember``…), without a ``Schema`` suffix."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__
+    return name[: -len("Schema")] if name.endswith("Schema") and name != "Schema" else name
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": "Error"}}}
+
+
+def _json(schema: str | dict, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+KEY = {"name": "key", "in": "path", "required": True, "schema": {"type": "string", "pattern": s.KEY_PATTERN}}
+FORMAT = {
+    "name": "format",
+    "in": "query",
+    "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"},
+    "description": "csv: the members table as CSV (cohort, name, identifiers, then the metrics; null is an empty cell)",
+}
+ADMIN_ERRORS = {
+    "400": _error("Invalid body; the message names each bad field"),
+    "401": _error("No or wrong credentials"),
+    "403": _error("The credential lacks the admin scope"),
+}
+VIEW_ERRORS = {
+    "400": _error("Invalid parameter"),
+    "401": _error("No or wrong credentials"),
+    "403": _error("The credential lacks the analytics scope"),
+    "404": _error("No such cohort"),
+}
+
+
+def _view(summary: str, schema: str, params: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "get": {
+            "tags": ["analytics"],
+            "summary": summary,
+            "security": [{"basic": []}],
+            "parameters": [KEY, *params, FORMAT],
+            "responses": {
+                "200": {
+                    "description": summary,
+                    "content": {"application/json": {"schema": schema}, "text/csv": {"schema": {"type": "string"}}},
+                },
+                **VIEW_ERRORS,
+            },
+        }
+    }
+
+
+def _date_param(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": {"type": "string", "format": "date"}, "description": description}
+
+
+@lru_cache(maxsize=1)
+def document() -> dict[str, Any]:
+    spec = APISpec(
+        title="Polku admin and analytics API",
+        version="1",
+        openapi_version="3.0.3",
+        info={
+            "description": "Programmes, cohorts, and the cohort progress, engagement and success views. "
+            "Metric definitions: docs/cohort-metrics.md. The xAPI endpoint itself is at /xapi/."
+        },
+        servers=[{"url": "/api/v1"}],
+        plugins=[MarshmallowPlugin(schema_name_resolver=_resolver)],
+    )
+    spec.components.security_scheme("basic", {"type": "http", "scheme": "basic"})
+    for name, schema in SCHEMAS.items():
+        spec.components.schema(name, schema=schema)
+    admin = {"tags": ["admin"], "security": [{"basic": []}]}
+    spec.path(
+        "/programmes/{key}",
+        operations={
+            "put": admin | {
+                "summary": "Define or redefine a programme",
+                "parameters": [KEY],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": "Programme"}}},
+                "responses": {
+                    "200": _json("ProgrammeDefinition", "Replaced"),
+                    "201": _json("ProgrammeDefinition", "Created"),
+                    **ADMIN_ERRORS,
+                },
+            },
+            "get": admin | {
+                "summary": "A programme",
+                "parameters": [KEY],
+                "responses": {"200": _json("ProgrammeDefinition", "The programme"), **ADMIN_ERRORS, "404": _error("No such programme")},
+            },
+        },
+    )
+    spec.path(
+        "/programmes",
+        operations={"get": admin | {"summary": "Every programme, by key", "responses": {
+            "200": _json({"type": "array", "items": "ProgrammeDefinition"}, "Programmes"), **ADMIN_ERRORS}}},
+    )
+    spec.path(
+        "/cohorts/{key}",
+        operations={
+            "put": admin | {
+                "summary": "Define or redefine a cohort",
+                "parameters": [KEY],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": "Cohort"}}},
+                "responses": {
+                    "200": _json("CohortDefinition", "Replaced"),
+                    "201": _json("CohortDefinition", "Created"),
+                    **ADMIN_ERRORS,
+                    "404": _error("The programme named is not defined"),
+                },
+            },
+            "get": admin | {
+                "summary": "A cohort",
+                "parameters": [KEY],
+                "responses": {"200": _json("CohortDefinition", "The cohort"), **ADMIN_ERRORS, "404": _error("No such cohort")},
+            },
+        },
+    )
+    spec.path(
+        "/cohorts",
+        operations={"get": admin | {"summary": "Every cohort, by key", "responses": {
+            "200": _json({"type": "array", "items": "CohortDefinition"}, "Cohorts"), **ADMIN_ERRORS}}},
+    )
+    spec.path(
+        "/cohorts/{key}/progress",
+        operations=_view(
+            "Progress of each member through the programme's items",
+            "Progress",
+            [_date_param("as_of", "Count statements up to the end of this UTC date; overdue means due before it (default: today)")],
+        ),
+    )
+    spec.path(
+        "/cohorts/{key}/engagement",
+        operations=_view(
+            "Activity per ISO week and per member",
+            "Engagement",
+            [_date_param("from", "First UTC date counted (inclusive)"), _date_param("to", "Last UTC date counted (inclusive)")],
+        ),
+    )
+    spec.path("/cohorts/{key}/success", operations=_view("Assessment, self-assessment and pre/post results", "Success", []))
+    spec.path(
+        "/openapi.json",
+        operations={"get": {"tags": ["meta"], "summary": "This document", "responses": {"200": {"description": "OpenAPI 3 document"}}}},
+    )
+    return spec.to_dict()

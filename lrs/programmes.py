@@ -1,0 +1,151 @@
+"""Defining programmes and cohorts: the command side of the admin API and of ``polku cohorts import``.
+
+A definition is validated (:mod:`lrs.api_schemas`), becomes a ``programme.defined`` or
+``cohort.defined`` event on the log, and is answered once the cohort projection has applied it,
+so a GET or a view right after the PUT sees it. The log is the source of truth for definitions
+as for statements: ``polku projections rebuild cohorts`` replays them too. Events are keyed by
+``programme:KEY`` / ``cohort:KEY``, so the redefinitions of one key stay in order on every log.
+
+The one rule that reads a projection: a cohort must name a programme that is defined (404
+otherwise).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any, Sequence
+
+from events import Event, LogUnavailable, Position
+from lrs.api_schemas import KEY_RULE, CohortSchema, ProgrammeSchema, load, valid_key
+from lrs.errors import BadRequest, NotFound, Unavailable
+from lrs.services import Services
+from projections.cohort_views import CohortViews
+from projections.cohorts import COHORT_DEFINED, PROGRAMME_DEFINED
+
+log = logging.getLogger(__name__)
+
+PROJECTION = "cohorts"
+
+
+def check_key(key: str, where: str = "key") -> None:
+    if not valid_key(key):
+        raise BadRequest(f"{where}: {KEY_RULE}")
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def programme_event(key: str, data: dict[str, Any]) -> Event:
+    """The event for a validated programme body."""
+    items = [
+        {
+            "activity": i["activity"],
+            "title": i["title"],
+            "kind": i["kind"],
+            "required": i["required"],
+            "due": _iso(i["due"]),
+            "measure": i["measure"],
+        }
+        for i in data["items"]
+    ]
+    return Event(type=PROGRAMME_DEFINED, key=f"programme:{key}", data={"key": key, "name": data["name"], "items": items})
+
+
+def cohort_event(key: str, data: dict[str, Any]) -> Event:
+    """The event for a validated cohort body."""
+    payload = {
+        "key": key,
+        "name": data["name"],
+        "programme": data["programme"],
+        "iri": data["iri"],
+        "starts": data["starts"].isoformat(),
+        "ends": data["ends"].isoformat(),
+        "members": data["members"],
+    }
+    return Event(type=COHORT_DEFINED, key=f"cohort:{key}", data=payload)
+
+
+def append(services: Services, events: Sequence[Event], wait: bool = True) -> list[Position]:
+    """Append definition events; with ``wait``, return once the cohort projection has them."""
+    try:
+        positions = services.log.append(list(events))
+    except LogUnavailable:
+        raise Unavailable("the log is unavailable; retry later") from None
+    services.runner.wake()
+    if wait and not services.consistency.wait_for(PROJECTION, positions, services.settings.consistency_wait_s):
+        log.warning("definitions appended but not applied after %.1fs", services.settings.consistency_wait_s)
+    return positions
+
+
+def define_programme(services: Services, key: str, body: Any) -> tuple[dict[str, Any], bool]:
+    """Define (or redefine) programme ``key``; return the definition and whether it is new."""
+    check_key(key)
+    data = load(ProgrammeSchema(), body)
+    new = CohortViews(services.engine).programme(key) is None
+    event = programme_event(key, data)
+    append(services, [event])
+    return event.data, new
+
+
+def define_cohort(services: Services, key: str, body: Any) -> tuple[dict[str, Any], bool]:
+    """Define (or redefine) cohort ``key``; return the definition and whether it is new.
+
+    404 when its programme is not defined."""
+    check_key(key)
+    data = load(CohortSchema(), body)
+    views = CohortViews(services.engine)
+    if views.programme(data["programme"]) is None:
+        raise NotFound(f"programme: {data['programme']!r} is not defined; PUT /api/v1/programmes/{data['programme']} first")
+    new = views.cohort(key) is None
+    event = cohort_event(key, data)
+    append(services, [event])
+    return event.data, new
+
+
+# ---- import from a file --------------------------------------------------------------------
+
+def _entries(document: dict[str, Any], section: str) -> list[tuple[str, Any]]:
+    """``section`` as (key, body) pairs: a mapping of key to body, or a list of bodies with "key"."""
+    value = document.get(section) or {}
+    if isinstance(value, dict):
+        return [(str(k), v) for k, v in value.items()]
+    if isinstance(value, list):
+        pairs = []
+        for i, body in enumerate(value):
+            if not isinstance(body, dict) or not isinstance(body.get("key"), str):
+                raise BadRequest(f"{section}[{i}].key: is required (a string)")
+            pairs.append((body["key"], {k: v for k, v in body.items() if k != "key"}))
+        return pairs
+    raise BadRequest(f"{section}: must be a mapping of key to definition, or a list of definitions with 'key'")
+
+
+def import_events(services: Services, document: Any) -> tuple[list[Event], int, int]:
+    """Validate a whole import document; return its events (programmes first) and the counts.
+
+    Nothing is appended here; any problem raises before anything is written. The document is
+    ``{"programmes": {KEY: programme body}, "cohorts": {KEY: cohort body}}`` (either part may be
+    missing; a list of bodies each with a ``"key"`` works too), the same bodies as the API's.
+    """
+    if not isinstance(document, dict):
+        raise BadRequest("the file must hold an object with 'programmes' and/or 'cohorts'")
+    unknown = set(document) - {"programmes", "cohorts"}
+    if unknown:
+        raise BadRequest(f"{sorted(unknown)[0]}: is not a known section (use 'programmes' and 'cohorts')")
+    events: list[Event] = []
+    defined: set[str] = set()
+    programmes = _entries(document, "programmes")
+    cohorts = _entries(document, "cohorts")
+    for key, body in programmes:
+        check_key(key, f"programmes.{key}")
+        events.append(programme_event(key, load(ProgrammeSchema(), body, f"programmes.{key}")))
+        defined.add(key)
+    views = CohortViews(services.engine)
+    for key, body in cohorts:
+        check_key(key, f"cohorts.{key}")
+        data = load(CohortSchema(), body, f"cohorts.{key}")
+        if data["programme"] not in defined and views.programme(data["programme"]) is None:
+            raise NotFound(f"cohorts.{key}.programme: {data['programme']!r} is defined neither in the file nor in Polku")
+        events.append(cohort_event(key, data))
+    return events, len(programmes), len(cohorts)

@@ -1,0 +1,108 @@
+"""Query parameters of the document, Activities and Agents resources, parsed into typed values.
+
+Every problem is a 400 naming the parameter (xAPI 2.0.0 Communication 4.1.4 / 1.0.3 Part Three
+3.2: unknown parameters, parameters in another case, and values that do not validate to the same
+standard as in statements are all rejected).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Iterable
+
+from flask import request
+
+from lrs.errors import BadRequest
+from lrs.validation_rules import is_iri, is_mailto_iri, is_sha1_hex, is_uuid, parse_timestamp
+from projections.statements import agent_key
+
+IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
+
+
+def only(allowed: Iterable[str]) -> None:
+    unknown = sorted(set(request.args) - set(allowed))
+    if unknown:
+        raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}; this resource takes {', '.join(sorted(allowed))}")
+
+
+def text(name: str, required: bool = True) -> str | None:
+    value = request.args.get(name)
+    if value is None:
+        if required:
+            raise BadRequest(f"{name}: parameter is required")
+        return None
+    if not value:
+        raise BadRequest(f"{name}: must not be empty")
+    return value
+
+
+def iri(name: str) -> str:
+    value = text(name)
+    if not is_iri(value):
+        raise BadRequest(f"{name}: must be an IRI")
+    return value
+
+
+def registration(name: str = "registration") -> str | None:
+    value = request.args.get(name)
+    if value is None:
+        return None
+    if not is_uuid(value):
+        raise BadRequest(f"{name}: must be a UUID")
+    return value.lower()
+
+
+def since(name: str = "since") -> str | None:
+    """An exclusive lower bound on ``updated``, as the store writes timestamps."""
+    value = request.args.get(name)
+    if value is None:
+        return None
+    moment = parse_timestamp(value, "1.0")
+    if moment is None:
+        try:  # an HTTP-date, as a client echoing Last-Modified sends
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            raise BadRequest(f"{name}: must be a timestamp with a time zone, e.g. 2026-01-31T08:00:00Z")
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def agent(name: str = "agent") -> tuple[dict[str, Any], str]:
+    """An Agent object (JSON) with exactly one identifier, and its key."""
+    raw = text(name)
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise BadRequest(f"{name}: must be an Agent as JSON, e.g. {{\"mbox\": \"mailto:aino@example.org\"}}") from None
+    if not isinstance(value, dict):
+        raise BadRequest(f"{name}: must be a JSON object (an Agent)")
+    if value.get("objectType", "Agent") != "Agent":
+        raise BadRequest(f"{name}: must be an Agent, not {str(value.get('objectType'))[:20]!r}")
+    present = [ifi for ifi in IFIS if ifi in value]
+    if len(present) != 1:
+        raise BadRequest(f"{name}: must have exactly one of {', '.join(IFIS)}")
+    ifi = present[0]
+    identifier = value[ifi]
+    if ifi == "mbox" and not (isinstance(identifier, str) and is_mailto_iri(identifier)):
+        raise BadRequest(f"{name}.mbox: must be a mailto: IRI")
+    if ifi == "mbox_sha1sum" and not (isinstance(identifier, str) and is_sha1_hex(identifier)):
+        raise BadRequest(f"{name}.mbox_sha1sum: must be 40 hexadecimal digits")
+    if ifi == "openid" and not (isinstance(identifier, str) and is_iri(identifier)):
+        raise BadRequest(f"{name}.openid: must be an IRI")
+    if ifi == "account" and not (
+        isinstance(identifier, dict)
+        and isinstance(identifier.get("homePage"), str)
+        and is_iri(identifier["homePage"])
+        and isinstance(identifier.get("name"), str)
+        and identifier["name"]
+    ):
+        raise BadRequest(f"{name}.account: must have homePage (an IRL) and name (a string)")
+    if "name" in value and not isinstance(value["name"], str):
+        raise BadRequest(f"{name}.name: must be a string")
+    key = agent_key(value)
+    if key is None:  # pragma: no cover - the checks above leave one identifier
+        raise BadRequest(f"{name}: has no identifier")
+    return value, key

@@ -1,0 +1,129 @@
+"""The admin API for programmes and cohorts (``/api/v1``, scope ``admin``).
+
+``PUT /programmes/{key}`` and ``PUT /cohorts/{key}`` define or redefine (201 when new, 200 when
+replaced, the definition in the body); ``GET`` of one, and ``GET`` of the collection (a JSON
+array, ordered by key). Not xAPI: no ``X-Experience-API-Version`` header is needed. Writes go
+through :mod:`lrs.programmes` (onto the log); reads come from the cohort projection.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, jsonify, request, url_for
+
+from lrs import programmes as commands
+from lrs.api_schemas import CohortOut, ProgrammeOut
+from lrs.auth import require
+from lrs.errors import BadRequest, NotFound
+from lrs.services import services
+from projections.cohort_views import Cohort, CohortViews, Item, Programme
+
+blueprint = Blueprint("programmes", __name__)
+
+
+def json_body() -> Any:
+    raw = request.get_data(cache=True)
+    if not raw:
+        raise BadRequest("the request body is empty; send a JSON object")
+    if (request.mimetype or "application/json") != "application/json":
+        raise BadRequest(f"Content-Type {request.mimetype!r} is not supported here; send application/json")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the request body is not valid JSON") from None
+
+
+def views() -> CohortViews:
+    return CohortViews(services().engine)
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def programme_body(programme: Programme) -> dict[str, Any]:
+    """A programme as the API shows it (dumped through :class:`ProgrammeOut`)."""
+    items = [asdict(i) | {"due": _date(i.due)} for i in programme.items]
+    return _key_first(ProgrammeOut().dump({"key": programme.key, "name": programme.name, "items": items}))
+
+
+def cohort_body(cohort: Cohort) -> dict[str, Any]:
+    """A cohort as the API shows it (dumped through :class:`CohortOut`)."""
+    return _key_first(CohortOut().dump(
+        {
+            "key": cohort.key,
+            "name": cohort.name,
+            "programme": cohort.programme,
+            "iri": cohort.iri,
+            "starts": _date(cohort.starts),
+            "ends": _date(cohort.ends),
+            "members": list(cohort.members),
+        }
+    ))
+
+
+def _key_first(body: dict[str, Any]) -> dict[str, Any]:
+    return {"key": body.pop("key"), **body}
+
+
+def _defined(body: dict[str, Any], new: bool, endpoint: str, key: str):
+    response = jsonify(body)
+    if new:
+        response.status_code = 201
+        response.headers["Location"] = url_for(endpoint, key=key)
+    return response
+
+
+# ---- programmes ----------------------------------------------------------------------------
+
+@blueprint.put("/programmes/<key>")
+@require("admin")
+def put_programme(key: str):
+    data, new = commands.define_programme(services(), key, json_body())
+    definition = programme_body(Programme(key, data["name"], tuple(Item(**i) for i in data["items"])))
+    return _defined(definition, new, "programmes.get_programme", key)
+
+
+@blueprint.get("/programmes/<key>")
+@require("admin")
+def get_programme(key: str):
+    programme = views().programme(key)
+    if programme is None:
+        raise NotFound(f"no programme {key!r}")
+    return jsonify(programme_body(programme))
+
+
+@blueprint.get("/programmes")
+@require("admin")
+def list_programmes():
+    return jsonify([programme_body(p) for p in views().programmes()])
+
+
+# ---- cohorts -------------------------------------------------------------------------------
+
+@blueprint.put("/cohorts/<key>")
+@require("admin")
+def put_cohort(key: str):
+    data, new = commands.define_cohort(services(), key, json_body())
+    fields = ("name", "programme", "iri", "starts", "ends")
+    definition = cohort_body(Cohort(key, *(data[f] for f in fields), tuple(data["members"])))
+    return _defined(definition, new, "programmes.get_cohort", key)
+
+
+@blueprint.get("/cohorts/<key>")
+@require("admin")
+def get_cohort(key: str):
+    cohort = views().cohort(key)
+    if cohort is None:
+        raise NotFound(f"no cohort {key!r}")
+    return jsonify(cohort_body(cohort))
+
+
+@blueprint.get("/cohorts")
+@require("admin")
+def list_cohorts():
+    return jsonify([cohort_body(c) for c in views().cohorts()])

@@ -1,0 +1,201 @@
+"""The parameters of GET /statements (xAPI 2.0.0 Communication 2.1.3; 1.0.3 Part Three 2.1.3),
+parsed into plain values, and the ``more`` tokens that carry a query to its next page.
+
+A query is a plain dict (JSON-safe), so a ``more`` token can hold all of it together with the
+position of the last statement returned: any worker can serve the next page, also after a
+restart, without server-side cursors.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from lrs import formats
+from lrs.errors import BadRequest
+from lrs.settings import Settings
+from lrs.validation import validate_statement
+from projections.statements import StatementFilter, agent_key
+
+SINGLE_PARAMS = {"statementId", "voidedStatementId"}
+QUERY_PARAMS = {
+    "agent", "verb", "activity", "registration", "related_activities", "related_agents",
+    "since", "until", "limit", "format", "attachments", "ascending",
+}
+#: parameters that go with statementId / voidedStatementId
+ALWAYS_ALLOWED = {"format", "attachments"}
+
+
+@dataclass(frozen=True)
+class Single:
+    """GET by ``statementId`` or ``voidedStatementId``."""
+
+    statement_id: str
+    voided: bool
+    format: str
+    attachments: bool
+
+
+def parse(params: Mapping[str, str], settings: Settings, version: str) -> Single | dict[str, Any]:
+    """A :class:`Single` lookup or a query dict; :class:`BadRequest` for anything wrong. The
+    ``agent`` parameter is held to the Agent rules of ``version``."""
+    unknown = set(params) - SINGLE_PARAMS - QUERY_PARAMS
+    if unknown:
+        raise BadRequest(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    present = SINGLE_PARAMS & set(params)
+    if present:
+        return _single(params, present)
+    return _query(params, settings, version)
+
+
+def _single(params: Mapping[str, str], present: set[str]) -> Single:
+    if len(present) > 1:
+        raise BadRequest("statementId and voidedStatementId cannot be used together")
+    (name,) = present
+    others = set(params) - present - ALWAYS_ALLOWED
+    if others:
+        raise BadRequest(f"{', '.join(sorted(others))}: not allowed with {name} (only format and attachments are)")
+    return Single(
+        statement_id=_uuid(name, params[name]),
+        voided=name == "voidedStatementId",
+        format=_format(params),
+        attachments=_bool("attachments", params["attachments"]) if "attachments" in params else False,
+    )
+
+
+def _query(params: Mapping[str, str], settings: Settings, version: str) -> dict[str, Any]:
+    query: dict[str, Any] = {}
+    if "agent" in params:
+        query["agent"] = _agent(params["agent"], version)
+    for name in ("verb", "activity"):
+        if name in params:
+            if not params[name]:
+                raise BadRequest(f"{name}: must be an IRI")
+            query[name] = params[name]
+    if "registration" in params:
+        query["registration"] = _uuid("registration", params["registration"])
+    for name in ("since", "until"):
+        if name in params:
+            query[name] = _timestamp(name, params[name])
+    for name in ("related_activities", "related_agents", "ascending", "attachments"):
+        if name in params:
+            query[name] = _bool(name, params[name])
+    query["format"] = _format(params)
+    limit = _int("limit", params.get("limit", "0"))
+    query["limit"] = settings.page_size if limit == 0 else min(limit, settings.max_page_size)
+    return query
+
+
+def statement_id_param(params: Mapping[str, str]) -> str:
+    """The ``statementId`` a PUT names (required)."""
+    if "statementId" not in params:
+        raise BadRequest("statementId: parameter is required")
+    return _uuid("statementId", params["statementId"])
+
+
+def statement_filter(query: Mapping[str, Any]) -> StatementFilter:
+    return StatementFilter(
+        agent=query.get("agent"),
+        verb=query.get("verb"),
+        activity=query.get("activity"),
+        registration=query.get("registration"),
+        since=query.get("since"),
+        until=query.get("until"),
+        related_activities=query.get("related_activities", False),
+        related_agents=query.get("related_agents", False),
+        ascending=query.get("ascending", False),
+    )
+
+
+# ---- more tokens -------------------------------------------------------------------------------
+
+def more_token(query: Mapping[str, Any], after: tuple[str, str]) -> str:
+    token = json.dumps({"q": dict(query), "after": list(after)}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(token).decode().rstrip("=")
+
+
+def from_more_token(params: Mapping[str, str]) -> tuple[dict[str, Any], tuple[str, str]]:
+    """(query, after) from the parameters of a ``more`` URL."""
+    if set(params) != {"more"}:
+        raise BadRequest("more: cannot be combined with other parameters")
+    raw = params["more"]
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        query, after = decoded["q"], tuple(decoded["after"])
+        if not isinstance(query, dict) or len(after) != 2 or not all(isinstance(a, str) for a in after):
+            raise ValueError
+        if "limit" not in query or "format" not in query:
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        raise BadRequest("more: not a token this server issued") from None
+    return query, after  # type: ignore[return-value]
+
+
+# ---- values ------------------------------------------------------------------------------------
+
+def _agent(value: str, version: str) -> str:
+    """The identifier key of the ``agent`` parameter: a valid Agent or identified Group as JSON."""
+    try:
+        agent = json.loads(value)
+    except (ValueError, RecursionError):
+        raise BadRequest("agent: must be a JSON Agent or Group object") from None
+    if not isinstance(agent, dict):
+        raise BadRequest("agent: must be a JSON Agent or Group object")
+    probe = {"actor": agent, "verb": {"id": _PROBE_VERB}, "object": {"id": _PROBE_ACTIVITY}}
+    problems = [p for p in validate_statement(probe, version) if p.path.startswith("actor")]
+    if problems:
+        raise BadRequest("agent" + str(problems[0]).removeprefix("actor"))
+    key = agent_key(agent)
+    if key is None:
+        raise BadRequest("agent: must be an Agent or an identified Group, not an anonymous Group")
+    return key
+
+
+_PROBE_VERB = "http://adlnet.gov/expapi/verbs/experienced"
+_PROBE_ACTIVITY = "http://example.com/probe"
+
+
+def _uuid(name: str, value: str) -> str:
+    try:
+        return str(uuid.UUID(value)).lower()
+    except ValueError:
+        raise BadRequest(f"{name}: must be a UUID") from None
+
+
+def _timestamp(name: str, value: str) -> str:
+    try:
+        parsed = datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        raise BadRequest(f"{name}: must be an ISO 8601 timestamp") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _bool(name: str, value: str) -> bool:
+    if value.lower() == "true":
+        return True
+    if value.lower() == "false":
+        return False
+    raise BadRequest(f"{name}: must be true or false")
+
+
+def _int(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise BadRequest(f"{name}: must be a non-negative integer") from None
+    if number < 0:
+        raise BadRequest(f"{name}: must be a non-negative integer")
+    return number
+
+
+def _format(params: Mapping[str, str]) -> str:
+    fmt = params.get("format", "exact")
+    if fmt not in formats.FORMATS:
+        raise BadRequest(f"format: must be one of {', '.join(formats.FORMATS)}")
+    return fmt

@@ -1,0 +1,386 @@
+"""The cohort projection: programme and cohort definitions, statement facts, and which facts
+count for which cohort.
+
+It applies three event types from the one log:
+
+``programme.defined`` / ``cohort.defined``
+    written by the admin API (and ``polku cohorts import``); the latest definition of a key
+    replaces the earlier one. Definitions live on the log like everything else, so
+    ``polku projections rebuild cohorts`` rebuilds them too.
+``statement.stored``
+    every statement becomes at most one row of ``cohort_facts`` (see
+    :func:`projections.cohort_model.fact_of`), whether or not a cohort wants it today, and a
+    row of ``cohort_rows`` for each cohort it counts for.
+
+``cohort_rows`` is the table the views aggregate: (cohort, statement, member position or NULL
+for a non-member counted through the cohort's grouping) with the fact's columns copied beside
+it, so that a view of 100,000 statements reads one table through one index. It is kept equal
+to a pure function of (facts, current definitions):
+
+- a new fact is counted for the cohorts it belongs to under the definitions at that moment;
+- a changed cohort, or a changed programme (for each cohort that follows it), is recounted
+  from the facts in the same transaction as the change. So a new member, a new item or a
+  moved due date is reflected as soon as the definition is applied, with no replay by hand,
+  and the rows are the same whatever order definitions and statements arrive in; a rebuild
+  gives the same rows as the live projection.
+
+A fact is counted for a cohort when its ``grouping`` activities hold the cohort's IRI, or when
+its actor is a member and its object, or one of its grouping/parent activities, is an item of
+the cohort's programme.
+
+Exactly once: a repeated statement id is applied once (the first copy on the log wins; the
+write side has refused different content under one id). A voiding statement never becomes a
+fact; it deletes its target's fact and rows and is remembered in ``cohort_voids``, so a target
+that arrives after its voiding (another partition, a late sync) is dropped on arrival.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+
+from events import Record
+from projections.base import Projection
+from projections.cohort_model import (  # noqa: F401  (re-exported: the vocabulary lives with the projection)
+    COMPLETION_VERBS,
+    CONTRIBUTION_VERBS,
+    KINDS,
+    MEASURES,
+    actor_key,
+    fact_of,
+    iso_week,
+    member_keys_of,
+)
+from projections.statements import STATEMENT_STORED, VOIDED_VERB
+
+log = logging.getLogger(__name__)
+
+PROGRAMME_DEFINED = "programme.defined"
+COHORT_DEFINED = "cohort.defined"
+
+metadata = sa.MetaData()
+
+# ---- definitions ---------------------------------------------------------------------------
+
+programmes = sa.Table(
+    "cohort_programmes",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("defined", sa.String(40), nullable=False),
+)
+
+programme_items = sa.Table(
+    "cohort_programme_items",
+    metadata,
+    sa.Column("programme_key", sa.String(100), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("activity", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("required", sa.Boolean, nullable=False),
+    sa.Column("due", sa.String(10), nullable=True),
+    sa.Column("measure", sa.String(4), nullable=True),
+    sa.Index("ix_cohort_programme_items_activity", "programme_key", "activity"),
+)
+
+cohorts = sa.Table(
+    "cohort_cohorts",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("programme_key", sa.String(100), nullable=False),
+    sa.Column("iri", sa.Text, nullable=False),
+    sa.Column("starts", sa.String(10), nullable=False),
+    sa.Column("ends", sa.String(10), nullable=False),
+    sa.Column("defined", sa.String(40), nullable=False),
+    sa.Index("ix_cohort_cohorts_iri", "iri"),
+    sa.Index("ix_cohort_cohorts_programme", "programme_key"),
+)
+
+members = sa.Table(
+    "cohort_members",
+    metadata,
+    sa.Column("cohort_key", sa.String(100), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("agent", sa.Text, nullable=False),
+)
+
+member_keys = sa.Table(
+    "cohort_member_keys",
+    metadata,
+    sa.Column("cohort_key", sa.String(100), primary_key=True),
+    sa.Column("ifi", sa.Text, primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Index("ix_cohort_member_keys_ifi", "ifi", "cohort_key"),
+)
+
+# ---- statement facts -----------------------------------------------------------------------
+
+
+def _fact_columns() -> list[sa.Column]:
+    return [
+        sa.Column("at", sa.String(27), nullable=False),  # UTC, fixed width: YYYY-MM-DDTHH:MM:SS.ffffffZ
+        sa.Column("day", sa.String(10), nullable=False),  # UTC date
+        sa.Column("week", sa.String(8), nullable=False),  # ISO week of the UTC date, 2026-W05
+        sa.Column("object_id", sa.Text, nullable=True),
+        sa.Column("completes", sa.Boolean, nullable=False),
+        sa.Column("contributes", sa.Boolean, nullable=False),
+        sa.Column("success", sa.Boolean, nullable=True),
+        sa.Column("scaled", sa.Float, nullable=True),
+    ]
+
+
+FACT_COLUMNS = [c.name for c in _fact_columns()]
+
+facts = sa.Table(
+    "cohort_facts",
+    metadata,
+    sa.Column("statement_id", sa.String(36), primary_key=True),
+    sa.Column("actor", sa.Text, nullable=True),
+    *_fact_columns(),
+    sa.Index("ix_cohort_facts_actor", "actor"),
+    sa.Index("ix_cohort_facts_object", "object_id", "actor"),
+)
+
+fact_contexts = sa.Table(
+    "cohort_fact_contexts",
+    metadata,
+    sa.Column("statement_id", sa.String(36), primary_key=True),
+    sa.Column("relation", sa.String(8), primary_key=True),  # grouping | parent
+    sa.Column("activity", sa.Text, primary_key=True),
+    sa.Index("ix_cohort_fact_contexts_activity", "activity", "relation", "statement_id"),
+)
+
+voids = sa.Table(
+    "cohort_voids",
+    metadata,
+    sa.Column("target_id", sa.String(36), primary_key=True),
+    sa.Column("voiding_id", sa.String(36), nullable=False),
+)
+
+rows = sa.Table(
+    "cohort_rows",
+    metadata,
+    sa.Column("cohort_key", sa.String(100), primary_key=True),
+    sa.Column("statement_id", sa.String(36), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=True),  # the member's index; NULL: not a member
+    *_fact_columns(),
+    # covering indexes: the progress and engagement queries read only the index, not the table
+    sa.Index("ix_cohort_rows_member", "cohort_key", "position", "day", "at", "contributes", "completes", "object_id"),
+    sa.Index("ix_cohort_rows_week", "cohort_key", "week", "position", "contributes", "day"),
+    sa.Index("ix_cohort_rows_object", "cohort_key", "object_id"),
+    sa.Index("ix_cohort_rows_statement", "statement_id"),
+)
+
+
+# ---- counting ------------------------------------------------------------------------------
+
+# Built once: the per-statement path runs for every event, and building a statement per call
+# costs more than executing it.
+_SEEN_OR_VOIDED = sa.select(
+    sa.or_(
+        sa.exists().where(facts.c.statement_id == sa.bindparam("sid")),
+        sa.exists().where(voids.c.target_id == sa.bindparam("sid")),
+    )
+)
+_INSERT_FACT = facts.insert()
+_INSERT_CONTEXT = fact_contexts.insert()
+_INSERT_ROW = rows.insert()
+
+_SID = sa.bindparam("sid")
+_GROUPING = sa.select(fact_contexts.c.activity).where(fact_contexts.c.statement_id == _SID, fact_contexts.c.relation == "grouping")
+_CONTEXT = sa.select(fact_contexts.c.activity).where(fact_contexts.c.statement_id == _SID)
+
+#: The cohorts a new fact counts for (run after its fact and context rows are written): those
+#: its grouping names, and those its actor is a member of when it is on one of their items.
+_COUNTED_FOR = (
+    sa.select(cohorts.c.key, member_keys.c.position)
+    .select_from(
+        cohorts.outerjoin(
+            member_keys, sa.and_(member_keys.c.cohort_key == cohorts.c.key, member_keys.c.ifi == sa.bindparam("actor"))
+        )
+    )
+    .where(
+        sa.or_(
+            cohorts.c.iri.in_(_GROUPING),
+            sa.and_(
+                member_keys.c.position.is_not(None),
+                sa.exists()
+                .where(programme_items.c.programme_key == cohorts.c.programme_key)
+                .where(sa.or_(programme_items.c.activity == sa.bindparam("object_id"), programme_items.c.activity.in_(_CONTEXT))),
+            ),
+        )
+    )
+)
+
+#: One row whose lock orders definition changes against statements being counted, so that two
+#: projection workers on two partitions (PostgreSQL) cannot count a statement under a definition
+#: that is being replaced at that moment: counting a statement takes the lock shared, a
+#: definition change takes it exclusively (and waits for the statements in flight).
+guard = sa.Table(
+    "cohort_guard",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+)
+sa.event.listen(guard, "after_create", sa.DDL("INSERT INTO cohort_guard (id, revision) VALUES (1, 0)"))
+_SHARE_GUARD = sa.select(guard.c.revision).where(guard.c.id == 1).with_for_update(read=True)
+_TAKE_GUARD = guard.update().where(guard.c.id == 1).values(revision=guard.c.revision + 1)
+
+
+def _count(conn: sa.Connection, row: dict[str, Any]) -> None:
+    """Add a new fact to the rows of every cohort it counts for."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_SHARE_GUARD)
+    params = {"sid": row["statement_id"], "actor": row["actor"], "object_id": row["object_id"]}
+    counted = [
+        {"cohort_key": c.key, "statement_id": row["statement_id"], "position": c.position, **{k: row[k] for k in FACT_COLUMNS}}
+        for c in conn.execute(_COUNTED_FOR, params)
+    ]
+    if counted:
+        conn.execute(_INSERT_ROW, counted)
+
+
+def recount(conn: sa.Connection, cohort_key: str) -> None:
+    """Recompute a cohort's rows from the facts under its definition as it is now."""
+    conn.execute(rows.delete().where(rows.c.cohort_key == cohort_key))
+    head = conn.execute(sa.select(cohorts.c.iri, cohorts.c.programme_key).where(cohorts.c.key == cohort_key)).first()
+    if head is None:
+        return
+    items = sa.select(programme_items.c.activity).where(programme_items.c.programme_key == head.programme_key)
+    keys = sa.select(member_keys.c.ifi).where(member_keys.c.cohort_key == cohort_key)
+    ctx = fact_contexts
+    via_grouping = sa.select(ctx.c.statement_id).where(ctx.c.relation == "grouping", ctx.c.activity == head.iri)
+    via_object = sa.select(facts.c.statement_id).where(facts.c.actor.in_(keys), facts.c.object_id.in_(items))
+    via_context = (
+        sa.select(ctx.c.statement_id)
+        .join(facts, facts.c.statement_id == ctx.c.statement_id)
+        .where(facts.c.actor.in_(keys), ctx.c.activity.in_(items))
+    )
+    counted = sa.union(via_grouping, via_object, via_context).subquery("counted")
+    mk = member_keys.alias("mk")
+    source = facts.join(counted, counted.c.statement_id == facts.c.statement_id).outerjoin(
+        mk, sa.and_(mk.c.ifi == facts.c.actor, mk.c.cohort_key == cohort_key)
+    )
+    select = sa.select(
+        sa.literal(cohort_key, sa.String(100)), facts.c.statement_id, mk.c.position, *[facts.c[k] for k in FACT_COLUMNS]
+    ).select_from(source)
+    conn.execute(rows.insert().from_select(["cohort_key", "statement_id", "position", *FACT_COLUMNS], select))
+
+
+# ---- the projection ------------------------------------------------------------------------
+
+class CohortProjection(Projection):
+    """Definitions, statement facts and cohort rows for the cohort views (see the module docstring)."""
+
+    name = "cohorts"
+    event_types = frozenset({STATEMENT_STORED, PROGRAMME_DEFINED, COHORT_DEFINED})
+    metadata = metadata
+
+    def reset(self, conn: sa.Connection) -> None:
+        """Empty every table but the guard row, which must always be there."""
+        for table in reversed(self.metadata.sorted_tables):
+            if table is not guard:
+                conn.execute(table.delete())
+
+    def apply(self, conn: sa.Connection, record: Record) -> None:
+        event = record.event
+        if event.type == STATEMENT_STORED:
+            self._statement(conn, event.data["statement"])
+        elif event.type == PROGRAMME_DEFINED:
+            self._programme(conn, event.data, event.recorded)
+        elif event.type == COHORT_DEFINED:
+            self._cohort(conn, event.data, event.recorded)
+
+    @staticmethod
+    def _statement(conn: sa.Connection, statement: dict[str, Any]) -> None:
+        statement_id = statement["id"].lower()
+        obj = statement.get("object") or {}
+        if statement["verb"]["id"] == VOIDED_VERB:
+            if obj.get("objectType") == "StatementRef" and isinstance(obj.get("id"), str):
+                _void(conn, obj["id"].lower(), statement_id)
+            return
+        if conn.execute(_SEEN_OR_VOIDED, {"sid": statement_id}).scalar():
+            return  # a repeated id (applied once), or voided before it (or an earlier copy) arrived
+        fact = fact_of(statement)
+        if fact is None:
+            return
+        row, related = fact
+        conn.execute(_INSERT_FACT, row)
+        if related:
+            conn.execute(
+                _INSERT_CONTEXT,
+                [{"statement_id": statement_id, "relation": r, "activity": a} for r, a in sorted(related)],
+            )
+        _count(conn, row)
+
+    @staticmethod
+    def _programme(conn: sa.Connection, data: dict[str, Any], recorded: str) -> None:
+        key = data["key"]
+        conn.execute(_TAKE_GUARD)
+        conn.execute(programme_items.delete().where(programme_items.c.programme_key == key))
+        conn.execute(programmes.delete().where(programmes.c.key == key))
+        conn.execute(programmes.insert().values(key=key, name=data["name"], defined=recorded))
+        items = [
+            {
+                "programme_key": key,
+                "position": i,
+                "activity": item["activity"],
+                "title": item["title"],
+                "kind": item["kind"],
+                "required": bool(item.get("required")),
+                "due": item.get("due"),
+                "measure": item.get("measure"),
+            }
+            for i, item in enumerate(data["items"])
+        ]
+        if items:
+            conn.execute(programme_items.insert(), items)
+        for (cohort_key,) in conn.execute(sa.select(cohorts.c.key).where(cohorts.c.programme_key == key)).all():
+            recount(conn, cohort_key)
+
+    @staticmethod
+    def _cohort(conn: sa.Connection, data: dict[str, Any], recorded: str) -> None:
+        key = data["key"]
+        conn.execute(_TAKE_GUARD)
+        for table in (member_keys, members):
+            conn.execute(table.delete().where(table.c.cohort_key == key))
+        conn.execute(cohorts.delete().where(cohorts.c.key == key))
+        conn.execute(
+            cohorts.insert().values(
+                key=key,
+                name=data["name"],
+                programme_key=data["programme"],
+                iri=data["iri"],
+                starts=data["starts"],
+                ends=data["ends"],
+                defined=recorded,
+            )
+        )
+        agents = data["members"]
+        if agents:
+            conn.execute(
+                members.insert(),
+                [{"cohort_key": key, "position": i, "agent": json.dumps(a, ensure_ascii=False)} for i, a in enumerate(agents)],
+            )
+        owner: dict[str, int] = {}
+        for i, agent in enumerate(agents):
+            for ifi in sorted(member_keys_of(agent)):
+                if ifi in owner:  # the admin API refuses this; keep the first if it ever happens
+                    log.warning("cohort %s: members %d and %d share an identifier", key, owner[ifi], i)
+                    continue
+                owner[ifi] = i
+        if owner:
+            conn.execute(member_keys.insert(), [{"cohort_key": key, "ifi": k, "position": p} for k, p in owner.items()])
+        recount(conn, key)
+
+
+def _void(conn: sa.Connection, target_id: str, voiding_id: str) -> None:
+    if conn.execute(sa.select(voids.c.target_id).where(voids.c.target_id == target_id)).first() is None:
+        conn.execute(voids.insert().values(target_id=target_id, voiding_id=voiding_id))
+    for table in (rows, fact_contexts, facts):
+        conn.execute(table.delete().where(table.c.statement_id == target_id))

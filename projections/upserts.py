@@ -1,0 +1,37 @@
+"""One statement that inserts rows or, where a key exists, updates it if a condition holds:
+``INSERT ... ON CONFLICT (key) DO UPDATE SET ... WHERE ...``, which SQLite and PostgreSQL share.
+
+Projections whose rows fold many events into one (keep the latest or the earliest stamp) use it
+so that applying an event is one round trip, and two projection workers inserting the same key
+at once do not collide.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def upsert(
+    conn: sa.Connection,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    update: list[str],
+    when: Callable[[Any], sa.ColumnElement[bool]],
+) -> None:
+    """Insert ``rows`` (distinct keys); on a primary-key conflict set the ``update`` columns from
+    the row where ``when(excluded)`` holds (``excluded`` names the row that was to be inserted)."""
+    if not rows:
+        return
+    dialect = {"postgresql": postgresql, "sqlite": sqlite}.get(conn.dialect.name)
+    if dialect is None:  # pragma: no cover - Polku runs on SQLite and PostgreSQL only
+        raise NotImplementedError(f"no upsert for {conn.dialect.name}")
+    statement = dialect.insert(table).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=[c.name for c in table.primary_key.columns],
+        set_={name: statement.excluded[name] for name in update},
+        where=when(statement.excluded),
+    )
+    conn.execute(statement)
