@@ -40,9 +40,9 @@ def test_serve_prints_the_endpoint_and_a_first_credential_that_works(tmp_path):
         endpoint, auth = printed["xAPI endpoint"], (printed["key"], printed["secret"])
         for _ in range(100):
             try:
-                requests.get(endpoint + "about", timeout=1)
+                requests.get(endpoint + "about", timeout=5)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         s = statement()
         assert requests.post(endpoint + "statements", json=s, auth=auth, headers=V2).status_code == 200
