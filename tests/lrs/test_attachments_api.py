@@ -9,7 +9,6 @@ import json
 import uuid
 
 import pytest
-import sqlalchemy as sa
 
 from events.sql import make_engine
 from lrs import multipart
