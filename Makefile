@@ -22,6 +22,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/statements.py
+	$(BIN)/python benchmarks/cohorts.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

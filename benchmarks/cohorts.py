@@ -142,6 +142,9 @@ def main() -> None:
     print(f"apply:  {applied} events in {elapsed:.1f}s = {applied / elapsed:,.0f} events/s "
           f"(cohorts projection, batches of {args.batch})")
 
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(sa.text("ANALYZE"))  # what autovacuum does after a bulk load; the planner needs it
     views = CohortViews(engine)
     as_of = START + timedelta(weeks=20)
     queries = {

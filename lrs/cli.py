@@ -249,7 +249,8 @@ def cohorts_import(file: str) -> None:
 @click.option("--secret", default=None, help="Credential secret for --url.")
 @click.option("--force", is_flag=True, help="Load even if the demo programme exists.")
 @click.option("--now", "now_", default=None, help="Pretend it is this UTC moment (ISO 8601), for a reproducible load.")
-def demo(url: str | None, key: str | None, secret: str | None, force: bool, now_: str | None) -> None:
+@click.option("--members", type=click.IntRange(min=2), default=12, show_default=True, help="Members per cohort.")
+def demo(url: str | None, key: str | None, secret: str | None, force: bool, now_: str | None, members: int) -> None:
     """Load a demo programme: three cohorts of supervisors over forty weeks, through the xAPI endpoint."""
     import datetime as _dt
 
@@ -263,7 +264,7 @@ def demo(url: str | None, key: str | None, secret: str | None, force: bool, now_
             raise click.BadParameter("must be an ISO 8601 moment, e.g. 2026-06-17T15:00:00Z", param_hint="--now") from None
         if now.tzinfo is None:
             now = now.replace(tzinfo=_dt.timezone.utc)
-    plan = demo_data.build_plan(now=now)
+    plan = demo_data.build_plan(now=now, members=members)
     sent = {"statements": 0}
 
     def progress(step) -> None:

@@ -198,8 +198,11 @@ def _voiding(g: _Generator, target: dict, moment: datetime) -> dict:
     }
 
 
-def build_plan(today: date | None = None, now: datetime | None = None, seed: int = 2026) -> list[Step]:
-    """The demo's requests, in the order :func:`load` sends them."""
+def build_plan(
+    today: date | None = None, now: datetime | None = None, seed: int = 2026, members: int = 12
+) -> list[Step]:
+    """The demo's requests, in the order :func:`load` sends them (``members`` per cohort, at least 2)."""
+    members = max(2, members)
     now = now or datetime.now(timezone.utc)
     today = today or now.date()
     start = today - timedelta(days=today.weekday(), weeks=WEEKS - 1)
@@ -209,10 +212,10 @@ def build_plan(today: date | None = None, now: datetime | None = None, seed: int
     cohorts, late_joiner = {}, None
     for region, (name, base) in REGIONS.items():
         iri = f"{DOMAIN}/cohorts/{region}"
-        people = _people(rng, base, used, 12)
+        people = _people(rng, base, used, members)
         coach = {"objectType": "Agent", "name": f"Coach {region.title()}", "mbox": f"mailto:coach.{region}@example.com"}
         for i, person in enumerate(people):
-            joined = 5 if (region == "east" and i == 11) else 0
+            joined = 5 if (region == "east" and i == members - 1) else 0
             _member_history(g, person, iri, joined)
         for week in range(WEEKS):  # the coach (not a member) keeps the discussions going
             if week % 6:
@@ -221,7 +224,7 @@ def build_plan(today: date | None = None, now: datetime | None = None, seed: int
         cohorts[region] = {"name": name, "programme": PROGRAMME, "iri": iri, "starts": start.isoformat(),
                            "ends": (start + timedelta(weeks=WEEKS, days=-1)).isoformat(), "members": [p.agent for p in people]}
         if region == "east":
-            late_joiner = people[11]
+            late_joiner = people[-1]
     # mistakes the coaching workspace made and then voided: attendance recorded for the wrong person
     wrong = [g.emit(p.workspace, "attended", f"{DOMAIN}/{PROGRAMME}/coaching-day-2", g.at(6, 1, 9), cohorts["south"]["iri"])
              for p in _people(random.Random(seed + 1), 0.5, set(used), 3)]

@@ -58,6 +58,10 @@ ADMIN_ERRORS = {
     "401": _error("No or wrong credentials"),
     "403": _error("The credential lacks the admin scope"),
 }
+READ_ERRORS = {
+    "401": _error("No or wrong credentials"),
+    "403": _error("The credential has neither the admin nor the analytics scope"),
+}
 VIEW_ERRORS = {
     "400": _error("Invalid parameter"),
     "401": _error("No or wrong credentials"),
@@ -121,14 +125,14 @@ def document() -> dict[str, Any]:
             "get": admin | {
                 "summary": "A programme",
                 "parameters": [KEY],
-                "responses": {"200": _json("ProgrammeDefinition", "The programme"), **ADMIN_ERRORS, "404": _error("No such programme")},
+                "responses": {"200": _json("ProgrammeDefinition", "The programme"), **READ_ERRORS, "404": _error("No such programme")},
             },
         },
     )
     spec.path(
         "/programmes",
         operations={"get": admin | {"summary": "Every programme, by key", "responses": {
-            "200": _json({"type": "array", "items": "ProgrammeDefinition"}, "Programmes"), **ADMIN_ERRORS}}},
+            "200": _json({"type": "array", "items": "ProgrammeDefinition"}, "Programmes"), **READ_ERRORS}}},
     )
     spec.path(
         "/cohorts/{key}",
@@ -147,14 +151,14 @@ def document() -> dict[str, Any]:
             "get": admin | {
                 "summary": "A cohort",
                 "parameters": [KEY],
-                "responses": {"200": _json("CohortDefinition", "The cohort"), **ADMIN_ERRORS, "404": _error("No such cohort")},
+                "responses": {"200": _json("CohortDefinition", "The cohort"), **READ_ERRORS, "404": _error("No such cohort")},
             },
         },
     )
     spec.path(
         "/cohorts",
         operations={"get": admin | {"summary": "Every cohort, by key", "responses": {
-            "200": _json({"type": "array", "items": "CohortDefinition"}, "Cohorts"), **ADMIN_ERRORS}}},
+            "200": _json({"type": "array", "items": "CohortDefinition"}, "Cohorts"), **READ_ERRORS}}},
     )
     spec.path(
         "/cohorts/{key}/progress",

@@ -6,9 +6,7 @@ cohort's rows (SQL does the counting: a view of 100,000 statements moves aggrega
 and join them to the definitions as they are now (members, items, due dates). The metric
 definitions are written out for analysts in ``docs/cohort-metrics.md``.
 
-The success view reads the few rows carrying results on assessment, self-assessment and
-pre/post items and orders them in Python by (timestamp, statement id): "latest" and "first"
-are by that order.
+"Latest" and "first" order rows by (timestamp, statement id), in SQL window functions.
 """
 
 from __future__ import annotations
@@ -66,40 +64,44 @@ class CohortViews:
 
     # ---- definitions -------------------------------------------------------------------
     def programme(self, key: str) -> Programme | None:
-        found = self._programmes(programmes.c.key == key)
+        with self._snapshot() as conn:
+            found = self._programmes(conn, programmes.c.key == key)
         return found[0] if found else None
 
     def programmes(self) -> list[Programme]:
-        return self._programmes(sa.true())
+        with self._snapshot() as conn:
+            return self._programmes(conn, sa.true())
 
-    def _programmes(self, where) -> list[Programme]:
-        with self.engine.connect() as conn:
-            heads = conn.execute(sa.select(programmes).where(where).order_by(programmes.c.key)).all()
-            items = conn.execute(
-                sa.select(programme_items)
-                .where(programme_items.c.programme_key.in_([h.key for h in heads]))
-                .order_by(programme_items.c.programme_key, programme_items.c.position)
-            ).all()
+    @staticmethod
+    def _programmes(conn: sa.Connection, where) -> list[Programme]:
+        heads = conn.execute(sa.select(programmes).where(where).order_by(programmes.c.key)).all()
+        items = conn.execute(
+            sa.select(programme_items)
+            .where(programme_items.c.programme_key.in_([h.key for h in heads]))
+            .order_by(programme_items.c.programme_key, programme_items.c.position)
+        ).all()
         by_key: dict[str, list[Item]] = defaultdict(list)
         for r in items:
             by_key[r.programme_key].append(Item(r.activity, r.title, r.kind, bool(r.required), r.due, r.measure))
         return [Programme(h.key, h.name, tuple(by_key[h.key])) for h in heads]
 
     def cohort(self, key: str) -> Cohort | None:
-        found = self._cohorts(cohorts.c.key == key)
+        with self._snapshot() as conn:
+            found = self._cohorts(conn, cohorts.c.key == key)
         return found[0] if found else None
 
     def cohorts(self) -> list[Cohort]:
-        return self._cohorts(sa.true())
+        with self._snapshot() as conn:
+            return self._cohorts(conn, sa.true())
 
-    def _cohorts(self, where) -> list[Cohort]:
-        with self.engine.connect() as conn:
-            heads = conn.execute(sa.select(cohorts).where(where).order_by(cohorts.c.key)).all()
-            rows = conn.execute(
-                sa.select(members)
-                .where(members.c.cohort_key.in_([h.key for h in heads]))
-                .order_by(members.c.cohort_key, members.c.position)
-            ).all()
+    @staticmethod
+    def _cohorts(conn: sa.Connection, where) -> list[Cohort]:
+        heads = conn.execute(sa.select(cohorts).where(where).order_by(cohorts.c.key)).all()
+        rows = conn.execute(
+            sa.select(members)
+            .where(members.c.cohort_key.in_([h.key for h in heads]))
+            .order_by(members.c.cohort_key, members.c.position)
+        ).all()
         by_key: dict[str, list[dict]] = defaultdict(list)
         for r in rows:
             by_key[r.cohort_key].append(json.loads(r.agent))
@@ -107,34 +109,43 @@ class CohortViews:
             Cohort(h.key, h.name, h.programme_key, h.iri, h.starts, h.ends, tuple(by_key[h.key])) for h in heads
         ]
 
-    def _definitions(self, key: str) -> tuple[Cohort, Programme] | None:
-        cohort = self.cohort(key)
-        if cohort is None:
+    def _snapshot(self) -> sa.Connection:
+        """A connection whose reads see one state of the tables (PostgreSQL: REPEATABLE READ),
+        so that a view never mixes a cohort's old member list with rows counted for its new one."""
+        conn = self.engine.connect()
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        return conn
+
+    def _definitions(self, conn: sa.Connection, key: str) -> tuple[Cohort, Programme] | None:
+        found = self._cohorts(conn, cohorts.c.key == key)
+        if not found:
             return None
-        programme = self.programme(cohort.programme) or Programme(cohort.programme, "", ())
-        return cohort, programme
+        cohort = found[0]
+        programme = self._programmes(conn, programmes.c.key == cohort.programme)
+        return cohort, programme[0] if programme else Programme(cohort.programme, "", ())
 
     # ---- progress ----------------------------------------------------------------------
     def progress(self, key: str, as_of: date) -> dict[str, Any] | None:
         """Who has completed which items by the end of ``as_of`` (UTC), and what is overdue."""
-        found = self._definitions(key)
+        with self._snapshot() as conn:
+            return self._progress(conn, key, as_of)
+
+    def _progress(self, conn: sa.Connection, key: str, as_of: date) -> dict[str, Any] | None:
+        found = self._definitions(conn, key)
         if found is None:
             return None
         cohort, programme = found
         r = cohort_rows.c
         mine = (r.cohort_key == cohort.key, r.position.is_not(None), r.day <= as_of.isoformat())
-        activities = [i.activity for i in programme.items]
-        done_query = (
-            sa.select(r.position, r.object_id)
-            .distinct()
-            .where(*mine, r.completes.is_(True), r.object_id.in_(activities))
-        )
+        # (member, object) pairs completed; objects that are not items are dropped below, not in
+        # SQL, so that the query reads only the member index
+        done_query = sa.select(r.position, r.object_id).distinct().where(*mine, r.completes.is_(True))
         last_query = sa.select(r.position, sa.func.max(r.at)).where(*mine).group_by(r.position)
-        with self.engine.connect() as conn:
-            done: dict[int, set[str]] = defaultdict(set)
-            for position, activity in conn.execute(done_query):
-                done[position].add(activity)
-            last = dict(conn.execute(last_query).all())
+        done: dict[int, set[str]] = defaultdict(set)
+        for position, activity in conn.execute(done_query):
+            done[position].add(activity)
+        last = dict(conn.execute(last_query).all())
         required = [i for i in programme.items if i.required]
         rows = []
         for position, agent in enumerate(cohort.members):
@@ -167,7 +178,11 @@ class CohortViews:
         not given it is the cohort's ``starts`` (``ends``), widened to the first (last) counted
         statement.
         """
-        found = self._definitions(key)
+        with self._snapshot() as conn:
+            return self._engagement(conn, key, start, end)
+
+    def _engagement(self, conn: sa.Connection, key: str, start: date | None = None, end: date | None = None) -> dict[str, Any] | None:
+        found = self._definitions(conn, key)
         if found is None:
             return None
         cohort, _programme = found
@@ -183,16 +198,33 @@ class CohortViews:
             .where(r.position.is_not(None), *window)
             .group_by(r.position)
         )
-        week_query = (
-            sa.select(r.week, sa.func.count(), contributions, sa.func.count(sa.distinct(r.position)))
+        # weeks in two levels, (week, member) then week: cheaper than COUNT(DISTINCT position),
+        # and the first and last day fall out of it
+        by_member = (
+            sa.select(
+                r.week,
+                r.position,
+                sa.func.count().label("n"),
+                contributions.label("said"),
+                sa.func.min(r.day).label("first"),
+                sa.func.max(r.day).label("last"),
+            )
             .where(*window)
-            .group_by(r.week)
+            .group_by(r.week, r.position)
+            .subquery()
         )
-        span_query = sa.select(sa.func.min(r.day), sa.func.max(r.day)).where(*window)
-        with self.engine.connect() as conn:
-            per_member = {row[0]: row for row in conn.execute(member_query)}
-            per_week = {row[0]: row for row in conn.execute(week_query)}
-            first_day, last_day = conn.execute(span_query).one()
+        week_query = sa.select(
+            by_member.c.week,
+            sa.func.sum(by_member.c.n),
+            sa.func.sum(by_member.c.said),
+            sa.func.count(by_member.c.position),
+            sa.func.min(by_member.c.first),
+            sa.func.max(by_member.c.last),
+        ).group_by(by_member.c.week)
+        per_member = {row[0]: row for row in conn.execute(member_query)}
+        per_week = {row[0]: row for row in conn.execute(week_query)}
+        first_day = min((row[4] for row in per_week.values()), default=None)
+        last_day = max((row[5] for row in per_week.values()), default=None)
         if start is None:
             start = min(d for d in (date.fromisoformat(cohort.starts), _day(first_day)) if d is not None)
         if end is None:
@@ -210,14 +242,14 @@ class CohortViews:
             )
         rows = []
         for position, agent in enumerate(cohort.members):
-            r = per_member.get(position)
+            got = per_member.get(position)
             rows.append(
                 {
                     "member": agent,
-                    "statements": int(r[1]) if r else 0,
-                    "active_days": int(r[2]) if r else 0,
-                    "contributions": int(r[3] or 0) if r else 0,
-                    "last_active": r[4] if r else None,
+                    "statements": int(got[1]) if got else 0,
+                    "active_days": int(got[2]) if got else 0,
+                    "contributions": int(got[3] or 0) if got else 0,
+                    "last_active": got[4] if got else None,
                 }
             )
         return {"cohort": cohort.key, "from": start.isoformat(), "to": end.isoformat(), "weeks": weeks, "members": rows}
@@ -225,7 +257,11 @@ class CohortViews:
     # ---- success -----------------------------------------------------------------------
     def success(self, key: str) -> dict[str, Any] | None:
         """Assessment results, self-assessment trajectory and the pre/post change per member."""
-        found = self._definitions(key)
+        with self._snapshot() as conn:
+            return self._success(conn, key)
+
+    def _success(self, conn: sa.Connection, key: str) -> dict[str, Any] | None:
+        found = self._definitions(conn, key)
         if found is None:
             return None
         cohort, programme = found
@@ -233,31 +269,25 @@ class CohortViews:
         self_items = {i.activity for i in programme.items if i.kind == "self-assessment"}
         pre = next((i.activity for i in programme.items if i.measure == "pre"), None)
         post = next((i.activity for i in programme.items if i.measure == "post"), None)
-        wanted = set(assessments) | self_items | {a for a in (pre, post) if a}
         r = cohort_rows.c
-        query = sa.select(r.position, r.object_id, r.at, r.statement_id, r.success, r.scaled).where(
-            r.cohort_key == cohort.key,
-            r.position.is_not(None),
-            r.object_id.in_(sorted(wanted)),
-            sa.or_(r.success.is_not(None), r.scaled.is_not(None)),
-        )
-        with self.engine.connect() as conn:
-            results = sorted(conn.execute(query).all(), key=lambda row: (row.at, row.statement_id))
+        mine = (r.cohort_key == cohort.key, r.position.is_not(None))
         latest_success: dict[int, dict[str, bool]] = defaultdict(dict)
+        for position, activity, value in conn.execute(_latest(r.success, mine, assessments)):
+            latest_success[position][activity] = bool(value)
         latest_scaled: dict[int, dict[str, float]] = defaultdict(dict)
-        self_scores: dict[int, list[float]] = defaultdict(list)
-        for r in results:
-            if r.success is not None:
-                latest_success[r.position][r.object_id] = bool(r.success)
-            if r.scaled is not None:
-                latest_scaled[r.position][r.object_id] = float(r.scaled)
-                if r.object_id in self_items:
-                    self_scores[r.position].append(float(r.scaled))
+        for position, activity, value in conn.execute(_latest(r.scaled, mine, assessments + [a for a in (pre, post) if a])):
+            latest_scaled[position][activity] = float(value)
+        self_scores: dict[int, dict[str, Any]] = {}
+        for position, scaled, is_first, is_latest, count in conn.execute(_first_and_latest(r.scaled, mine, sorted(self_items))):
+            got = self_scores.setdefault(position, {"first": None, "latest": None, "count": int(count)})
+            if is_first == 1:
+                got["first"] = float(scaled)
+            if is_latest == 1:
+                got["latest"] = float(scaled)
         rows = []
         for position, agent in enumerate(cohort.members):
             outcomes = [latest_success[position][a] for a in assessments if a in latest_success[position]]
             scores = latest_scaled[position]
-            own = self_scores[position]
             delta = None
             if pre is not None and post is not None and pre in scores and post in scores:
                 delta = scores[post] - scores[pre]
@@ -267,11 +297,7 @@ class CohortViews:
                     "assessments_attempted": len(outcomes),
                     "assessments_passed": sum(1 for o in outcomes if o),
                     "mean_scaled_score": _mean(scores[a] for a in assessments if a in scores),
-                    "self_assessment": {
-                        "first": own[0] if own else None,
-                        "latest": own[-1] if own else None,
-                        "count": len(own),
-                    },
+                    "self_assessment": self_scores.get(position, {"first": None, "latest": None, "count": 0}),
                     "pre_post_delta": delta,
                 }
             )
@@ -286,6 +312,39 @@ class CohortViews:
             "mean_pre_post_delta": _mean(r["pre_post_delta"] for r in rows if r["pre_post_delta"] is not None),
         }
         return {"cohort": cohort.key, "members": rows, "summary": summary}
+
+
+def _latest(value: sa.ColumnElement, where: Iterable[sa.ColumnElement], activities: list[str]) -> sa.Select:
+    """(position, item, value) of each member's latest row carrying ``value``, per item."""
+    r = cohort_rows.c
+    rank = sa.func.row_number().over(partition_by=(r.position, r.object_id), order_by=(r.at.desc(), r.statement_id.desc()))
+    ranked = (
+        sa.select(r.position, r.object_id, value.label("value"), rank.label("rank"))
+        .where(*where, r.object_id.in_(activities), value.is_not(None))
+        .subquery()
+    )
+    return sa.select(ranked.c.position, ranked.c.object_id, ranked.c.value).where(ranked.c.rank == 1)
+
+
+def _first_and_latest(value: sa.ColumnElement, where: Iterable[sa.ColumnElement], activities: list[str]) -> sa.Select:
+    """(position, value, is first, is latest, count) for each member's first and latest row
+    carrying ``value`` on any of ``activities``, in time order."""
+    r = cohort_rows.c
+    earliest = sa.func.row_number().over(partition_by=r.position, order_by=(r.at.asc(), r.statement_id.asc()))
+    latest = sa.func.row_number().over(partition_by=r.position, order_by=(r.at.desc(), r.statement_id.desc()))
+    count = sa.func.count().over(partition_by=r.position)
+    ranked = (
+        sa.select(r.position, value.label("value"), earliest.label("earliest"), latest.label("latest"), count.label("n"))
+        .where(*where, r.object_id.in_(activities), value.is_not(None))
+        .subquery()
+    )
+    return sa.select(
+        ranked.c.position,
+        ranked.c.value,
+        sa.case((ranked.c.earliest == 1, 1), else_=0),
+        sa.case((ranked.c.latest == 1, 1), else_=0),
+        ranked.c.n,
+    ).where(sa.or_(ranked.c.earliest == 1, ranked.c.latest == 1))
 
 
 def _day(value: str | None) -> date | None:

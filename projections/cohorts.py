@@ -32,12 +32,18 @@ Exactly once: a repeated statement id is applied once (the first copy on the log
 write side has refused different content under one id). A voiding statement never becomes a
 fact; it deletes its target's fact and rows and is remembered in ``cohort_voids``, so a target
 that arrives after its voiding (another partition, a late sync) is dropped on arrival.
+
+Several workers: when projection workers apply different partitions at once (PostgreSQL), the
+``cohort_guard`` row orders definition changes against statements being counted (statements take
+it shared, a definition change exclusively), so no statement is counted under a definition that
+is being replaced in a concurrent transaction.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import weakref
 from typing import Any
 
 import sqlalchemy as sa
@@ -166,13 +172,17 @@ rows = sa.Table(
     "cohort_rows",
     metadata,
     sa.Column("cohort_key", sa.String(100), primary_key=True),
-    sa.Column("statement_id", sa.String(36), primary_key=True),
+    # compared byte by byte: ties of "latest" break on the id, the same way on every database
+    sa.Column("statement_id", sa.String(36).with_variant(sa.String(36, collation="C"), "postgresql"), primary_key=True),
     sa.Column("position", sa.Integer, nullable=True),  # the member's index; NULL: not a member
     *_fact_columns(),
-    # covering indexes: the progress and engagement queries read only the index, not the table
+    # covering indexes: every view query reads one of them and never the table
     sa.Index("ix_cohort_rows_member", "cohort_key", "position", "day", "at", "contributes", "completes", "object_id"),
     sa.Index("ix_cohort_rows_week", "cohort_key", "week", "position", "contributes", "day"),
-    sa.Index("ix_cohort_rows_object", "cohort_key", "object_id"),
+    sa.Index(
+        "ix_cohort_rows_object",
+        "cohort_key", "object_id", "position", "at", "statement_id", "success", "scaled", "completes", "day",
+    ),
     sa.Index("ix_cohort_rows_statement", "statement_id"),
 )
 
@@ -180,28 +190,39 @@ rows = sa.Table(
 # ---- counting ------------------------------------------------------------------------------
 
 # Built once: the per-statement path runs for every event, and building a statement per call
-# costs more than executing it.
-_SEEN_OR_VOIDED = sa.select(
-    sa.or_(
-        sa.exists().where(facts.c.statement_id == sa.bindparam("sid")),
-        sa.exists().where(voids.c.target_id == sa.bindparam("sid")),
-    )
-)
-_INSERT_FACT = facts.insert()
-_INSERT_CONTEXT = fact_contexts.insert()
-_INSERT_ROW = rows.insert()
+# costs more than executing it. Each new statement costs two or three round trips: insert its
+# fact unless seen or voided, insert its context activities, insert its cohort rows.
 
-_SID = sa.bindparam("sid")
+_FACT_FIELDS = ["statement_id", "actor", *FACT_COLUMNS]
+
+
+def _param(name: str) -> sa.ColumnElement:
+    """A typed parameter usable in a SELECT list (PostgreSQL must know the type of a NULL)."""
+    return sa.cast(sa.bindparam("p_" + name), facts.c[name].type)
+
+
+#: The fact, unless its id is already a fact (a repeat) or has been voided.
+_INSERT_NEW_FACT = facts.insert().from_select(
+    _FACT_FIELDS,
+    sa.select(*[_param(name) for name in _FACT_FIELDS])
+    .where(~sa.exists().where(facts.c.statement_id == sa.bindparam("p_statement_id")))
+    .where(~sa.exists().where(voids.c.target_id == sa.bindparam("p_statement_id"))),
+).returning(facts.c.statement_id)  # what was inserted: rowcount of INSERT … SELECT is not portable
+_INSERT_CONTEXT = fact_contexts.insert()
+
+_SID = sa.bindparam("p_statement_id")
 _GROUPING = sa.select(fact_contexts.c.activity).where(fact_contexts.c.statement_id == _SID, fact_contexts.c.relation == "grouping")
 _CONTEXT = sa.select(fact_contexts.c.activity).where(fact_contexts.c.statement_id == _SID)
 
-#: The cohorts a new fact counts for (run after its fact and context rows are written): those
-#: its grouping names, and those its actor is a member of when it is on one of their items.
-_COUNTED_FOR = (
-    sa.select(cohorts.c.key, member_keys.c.position)
+#: A row for each cohort the new fact counts for (run after its fact and context rows are
+#: written): those its grouping names, and those its actor is a member of when it is on one of
+#: their items.
+_INSERT_ROWS = rows.insert().from_select(
+    ["cohort_key", "statement_id", "position", *FACT_COLUMNS],
+    sa.select(cohorts.c.key, _param("statement_id"), member_keys.c.position, *[_param(name) for name in FACT_COLUMNS])
     .select_from(
         cohorts.outerjoin(
-            member_keys, sa.and_(member_keys.c.cohort_key == cohorts.c.key, member_keys.c.ifi == sa.bindparam("actor"))
+            member_keys, sa.and_(member_keys.c.cohort_key == cohorts.c.key, member_keys.c.ifi == sa.bindparam("p_actor"))
         )
     )
     .where(
@@ -211,16 +232,18 @@ _COUNTED_FOR = (
                 member_keys.c.position.is_not(None),
                 sa.exists()
                 .where(programme_items.c.programme_key == cohorts.c.programme_key)
-                .where(sa.or_(programme_items.c.activity == sa.bindparam("object_id"), programme_items.c.activity.in_(_CONTEXT))),
+                .where(
+                    sa.or_(programme_items.c.activity == sa.bindparam("p_object_id"), programme_items.c.activity.in_(_CONTEXT))
+                ),
             ),
         )
-    )
+    ),
 )
 
 #: One row whose lock orders definition changes against statements being counted, so that two
 #: projection workers on two partitions (PostgreSQL) cannot count a statement under a definition
-#: that is being replaced at that moment: counting a statement takes the lock shared, a
-#: definition change takes it exclusively (and waits for the statements in flight).
+#: that is being replaced at that moment: counting statements takes the lock shared (once per
+#: transaction), a definition change takes it exclusively (and waits for the statements in flight).
 guard = sa.Table(
     "cohort_guard",
     metadata,
@@ -232,17 +255,30 @@ _SHARE_GUARD = sa.select(guard.c.revision).where(guard.c.id == 1).with_for_updat
 _TAKE_GUARD = guard.update().where(guard.c.id == 1).values(revision=guard.c.revision + 1)
 
 
-def _count(conn: sa.Connection, row: dict[str, Any]) -> None:
-    """Add a new fact to the rows of every cohort it counts for."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(_SHARE_GUARD)
-    params = {"sid": row["statement_id"], "actor": row["actor"], "object_id": row["object_id"]}
-    counted = [
-        {"cohort_key": c.key, "statement_id": row["statement_id"], "position": c.position, **{k: row[k] for k in FACT_COLUMNS}}
-        for c in conn.execute(_COUNTED_FOR, params)
-    ]
-    if counted:
-        conn.execute(_INSERT_ROW, counted)
+def _share_guard(conn: sa.Connection) -> None:
+    """Take the guard shared, once per transaction (SQLite serialises writers by itself)."""
+    if conn.dialect.name != "postgresql":
+        return
+    transaction = conn.get_transaction()
+    held = conn.info.get("cohort_guard")
+    if held is not None and held() is transaction:
+        return
+    conn.execute(_SHARE_GUARD)
+    conn.info["cohort_guard"] = weakref.ref(transaction) if transaction is not None else None
+
+
+def _add_fact(conn: sa.Connection, row: dict[str, Any], related: set[tuple[str, str]]) -> None:
+    """Store a statement's fact and count it for its cohorts, unless it is a repeat or voided."""
+    params = {"p_" + k: v for k, v in row.items()}
+    if conn.execute(_INSERT_NEW_FACT, params).first() is None:
+        return  # a repeated id (applied once), or voided before it (or an earlier copy) arrived
+    if related:
+        conn.execute(
+            _INSERT_CONTEXT,
+            [{"statement_id": row["statement_id"], "relation": r, "activity": a} for r, a in sorted(related)],
+        )
+    if row["actor"] is not None or any(r == "grouping" for r, _ in related):
+        conn.execute(_INSERT_ROWS, params)
 
 
 def recount(conn: sa.Connection, cohort_key: str) -> None:
@@ -300,23 +336,14 @@ class CohortProjection(Projection):
     def _statement(conn: sa.Connection, statement: dict[str, Any]) -> None:
         statement_id = statement["id"].lower()
         obj = statement.get("object") or {}
+        _share_guard(conn)
         if statement["verb"]["id"] == VOIDED_VERB:
             if obj.get("objectType") == "StatementRef" and isinstance(obj.get("id"), str):
                 _void(conn, obj["id"].lower(), statement_id)
             return
-        if conn.execute(_SEEN_OR_VOIDED, {"sid": statement_id}).scalar():
-            return  # a repeated id (applied once), or voided before it (or an earlier copy) arrived
         fact = fact_of(statement)
-        if fact is None:
-            return
-        row, related = fact
-        conn.execute(_INSERT_FACT, row)
-        if related:
-            conn.execute(
-                _INSERT_CONTEXT,
-                [{"statement_id": statement_id, "relation": r, "activity": a} for r, a in sorted(related)],
-            )
-        _count(conn, row)
+        if fact is not None:
+            _add_fact(conn, *fact)
 
     @staticmethod
     def _programme(conn: sa.Connection, data: dict[str, Any], recorded: str) -> None:

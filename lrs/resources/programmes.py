@@ -1,8 +1,9 @@
-"""The admin API for programmes and cohorts (``/api/v1``, scope ``admin``).
+"""The admin API for programmes and cohorts (``/api/v1``).
 
-``PUT /programmes/{key}`` and ``PUT /cohorts/{key}`` define or redefine (201 when new, 200 when
-replaced, the definition in the body); ``GET`` of one, and ``GET`` of the collection (a JSON
-array, ordered by key). Not xAPI: no ``X-Experience-API-Version`` header is needed. Writes go
+``PUT /programmes/{key}`` and ``PUT /cohorts/{key}`` (scope ``admin``) define or redefine (201
+when new, 200 when replaced, the definition in the body); ``GET`` of one, and ``GET`` of the
+collection (a JSON array, ordered by key), with scope ``admin`` or ``analytics``: an analyst
+needs the cohorts' keys and members to read the views. Not xAPI: no ``X-Experience-API-Version`` header is needed. Writes go
 through :mod:`lrs.programmes` (onto the log); reads come from the cohort projection.
 """
 
@@ -89,7 +90,7 @@ def put_programme(key: str):
 
 
 @blueprint.get("/programmes/<key>")
-@require("admin")
+@require("admin", "analytics")
 def get_programme(key: str):
     programme = views().programme(key)
     if programme is None:
@@ -98,7 +99,7 @@ def get_programme(key: str):
 
 
 @blueprint.get("/programmes")
-@require("admin")
+@require("admin", "analytics")
 def list_programmes():
     return jsonify([programme_body(p) for p in views().programmes()])
 
@@ -115,7 +116,7 @@ def put_cohort(key: str):
 
 
 @blueprint.get("/cohorts/<key>")
-@require("admin")
+@require("admin", "analytics")
 def get_cohort(key: str):
     cohort = views().cohort(key)
     if cohort is None:
@@ -124,6 +125,6 @@ def get_cohort(key: str):
 
 
 @blueprint.get("/cohorts")
-@require("admin")
+@require("admin", "analytics")
 def list_cohorts():
     return jsonify([cohort_body(c) for c in views().cohorts()])
