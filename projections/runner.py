@@ -91,13 +91,16 @@ class Runner:
             ends = {p: self.log.end(p) for p in self.partitions}
             with self.engine.connect() as conn:
                 starts = tracking.all_applied(conn)
-            for projection in self.projections:
-                if wanted is not None and projection.name not in wanted:
-                    continue
-                for partition in self.partitions:
-                    start = starts.get((projection.name, partition), 0)
+            for partition in self.partitions:
+                # Projections at the same position share one read and one transaction (the
+                # usual case); one being rebuilt, or behind, forms a group of its own.
+                groups: dict[int, list[Projection]] = {}
+                for projection in self.projections:
+                    if wanted is None or projection.name in wanted:
+                        groups.setdefault(starts.get((projection.name, partition), 0), []).append(projection)
+                for start, group in sorted(groups.items()):
                     if ends[partition] > start:  # asking end is cheaper than a read that finds nothing
-                        total += self._apply_batch(projection, partition, start)
+                        total += self._apply_batch(group, partition, start)
         if total:
             with self.applied_condition:
                 self.applied_condition.notify_all()
@@ -115,22 +118,27 @@ class Runner:
             if not applied:
                 return total
 
-    def _apply_batch(self, projection: Projection, partition: int, start: int) -> int:
+    def _apply_batch(self, group: list[Projection], partition: int, start: int) -> int:
+        """Apply one batch to every projection of ``group`` (all at ``start``) in one transaction.
+
+        Returns the events read times the projections fed, so progress counts each projection.
+        """
         records = self.log.read(partition, start, self.batch_size)
         if not records:
             return 0
+        next_offset, recorded = records[-1].offset + 1, records[-1].event.recorded
         with self.engine.begin() as conn:
-            moved = tracking.advance(
-                conn, projection.name, partition, start, records[-1].offset + 1, records[-1].event.recorded
-            )
-            if not moved:
-                conn.rollback()
-                return 0
-            for record in records:
-                if record.event.type in projection.event_types:
-                    projection.apply(conn, record)
-        self.committed[(projection.name, partition)] = records[-1].offset + 1
-        return len(records)
+            for projection in group:
+                if not tracking.advance(conn, projection.name, partition, start, next_offset, recorded):
+                    conn.rollback()  # another runner moved first: it applies this batch
+                    return 0
+            for projection in group:
+                for record in records:
+                    if record.event.type in projection.event_types:
+                        projection.apply(conn, record)
+        for projection in group:
+            self.committed[(projection.name, partition)] = next_offset
+        return len(records) * len(group)
 
     # ---- running beside the server --------------------------------------------------------
     def start(self, idle_sleep: float = 0.05) -> None:
