@@ -109,6 +109,9 @@ def run(mode: str, args) -> dict:
             agents = [json.dumps({"mbox": f"mailto:learner{n}@example.org"}) for n in range(args.gets)]
             by_agent = latencies(lrs, [{"agent": a, "limit": 10} for a in agents])
             total = lrs.cli("projections", "status").stdout
+        except Exception:
+            print(lrs.logs()[-3000:], file=sys.stderr)
+            raise
         finally:
             lrs.kill()
             if broker is not None:
