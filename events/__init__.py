@@ -3,7 +3,7 @@
 Nothing here knows about xAPI; an event is a typed, keyed JSON payload.
 """
 
-from events.envelope import Event, Record, decode, encode
+from events.envelope import Event, Record, decode, encode, utc_iso
 from events.log import Log, LogUnavailable, Position
 
-__all__ = ["Event", "Record", "Log", "LogUnavailable", "Position", "encode", "decode"]
+__all__ = ["Event", "Record", "Log", "LogUnavailable", "Position", "encode", "decode", "utc_iso"]

@@ -15,8 +15,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+def utc_iso(moment: datetime | None = None) -> str:
+    """``moment`` (default now) as fixed-width UTC text that sorts as time does:
+    ``2026-02-03T09:15:00.000000Z``. Every stored time (``recorded``, ``stored``, document
+    ``updated``) and every bound compared with one is written by this function alone."""
+    moment = datetime.now(timezone.utc) if moment is None else moment
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
@@ -27,7 +33,7 @@ class Event:
     key: str
     data: dict[str, Any]
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    recorded: str = field(default_factory=_now)
+    recorded: str = field(default_factory=utc_iso)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,12 @@ log_table = sa.Table(
 _APPEND_LOCK_ID = 0x706F6C6B75  # "polku"
 
 
+def bytewise(length: int) -> sa.types.TypeEngine:
+    """A string column compared byte by byte, for ids and timestamp text that are sorted or
+    compared as ranges (PostgreSQL's locale collations ignore punctuation)."""
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
 def make_engine(url: str, **kwargs) -> sa.Engine:
     """An engine with the settings Polku needs: WAL and a busy timeout on SQLite."""
     if url.startswith("sqlite"):

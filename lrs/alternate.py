@@ -42,8 +42,6 @@ class XapiRequest:
     args: MultiDict
     headers: Headers
     body: bytes
-    #: whether it came in the Alternate Request Syntax
-    alternate: bool = False
 
     @property
     def content_type(self) -> str | None:
@@ -90,4 +88,4 @@ def unwrap(request: Request) -> XapiRequest:
             args.add(name, value)
     if body and "Content-Type" not in headers:
         headers["Content-Type"] = "application/json"
-    return XapiRequest(method, args, headers, body, alternate=True)
+    return XapiRequest(method, args, headers, body)

@@ -13,10 +13,6 @@ from lrs.errors import Forbidden, Unauthorized
 from lrs.services import services
 
 
-def authenticate() -> Credential:
-    return _verify(request.authorization)
-
-
 def authorize(header: str | None, *scopes: str) -> Credential:
     """Authenticate an Authorization header value and demand one of ``scopes`` (``all`` always
     passes): for requests whose credentials do not arrive as the HTTP header itself, such as the
@@ -43,10 +39,7 @@ def require(*scopes: str) -> Callable:
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapped(*args, **kwargs):
-            credential = authenticate()
-            if not credential.allows(*scopes):
-                raise Forbidden(f"this request needs one of the scopes: {', '.join(scopes)}")
-            g.credential = credential
+            authorize(request.headers.get("Authorization"), *scopes)
             return view(*args, **kwargs)
 
         return wrapped

@@ -221,14 +221,15 @@ def cohorts_import(file: str) -> None:
     PUT /api/v1/programmes/KEY and PUT /api/v1/cohorts/KEY.
     """
     from lrs.errors import XAPIError
-    from lrs.programmes import PROJECTION, append, import_events
+    from lrs.commands import append
+    from lrs.programmes import PROJECTION, import_events
 
     document = _read_definitions(file)
     settings = _settings()
     services = _services(settings)
     try:
         events, n_programmes, n_cohorts = import_events(services, document)
-        positions = append(services, events, wait=False)
+        positions = append(services, events)
         if settings.projections_in_process:
             services.runner.catch_up([PROJECTION])  # safe beside a running server: positions are compare-and-set
             applied = True

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Sequence
 
-from events import Event, LogUnavailable
+from events import Event, LogUnavailable, Position, utc_iso
 from events.claims import Claim
 from lrs import attachments, signatures
 from lrs.auth import authority_agent
@@ -32,10 +31,6 @@ log = logging.getLogger(__name__)
 CLAIMS = "statement-id"
 #: Problems listed in one 400 message before "and N more".
 SHOWN_PROBLEMS = 5
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def check(body: Any, version: str, contents: dict[str, bytes] | None = None) -> list[dict[str, Any]]:
@@ -73,7 +68,7 @@ def store(
 ) -> list[str]:
     """Store statements (already checked) and their attachment contents; return their ids in
     request order."""
-    stored = now_iso()
+    stored = utc_iso()
     authority = authority_agent(credential, services.settings.authority_home_page)
     completed = [complete(s, stored, authority, version) for s in statements]
     _check_voiding(services, completed)
@@ -98,17 +93,30 @@ def store(
         )
         for s in completed
     ]
+    # If the append fails the claims stay: the log may have stored part of the batch, and a retry
+    # with the same content is SAME, so it goes through.
+    append_and_wait(services, events, "statements")
+    return [s["id"] for s in completed]
+
+
+def append(services: Services, events: Sequence[Event]) -> list[Position]:
+    """Append events to the log, or answer 503 when it does not accept them."""
     try:
-        positions = services.log.append(events)
+        return services.log.append(list(events))
     except LogUnavailable:
-        # The claims stay: the log may have stored part of the batch before failing, and a retry
-        # with the same content is SAME, so it goes through.
-        raise Unavailable("the statement log is unavailable; retry later") from None
+        raise Unavailable("the log is unavailable; retry later") from None
+
+
+def append_and_wait(services: Services, events: Sequence[Event], projection: str) -> list[Position]:
+    """Append events, then wait (bounded) until ``projection`` has applied them: read-your-writes
+    for every command. In the embedded mode the calling thread applies what is pending itself."""
+    positions = append(services, events)
     if services.settings.projections_in_process:
         services.runner.apply_now()
-    if not services.consistency.wait_for("statements", positions, services.settings.consistency_wait_s):
-        log.warning("statements appended but not yet readable after %.1fs", services.settings.consistency_wait_s)
-    return [s["id"] for s in completed]
+    wait = services.settings.consistency_wait_s
+    if not services.consistency.wait_for(projection, positions, wait):
+        log.warning("events appended but not yet applied by %s after %.1fs", projection, wait)
+    return positions
 
 
 def _check_voiding(services: Services, statements: list[dict[str, Any]]) -> None:
@@ -119,8 +127,6 @@ def _check_voiding(services: Services, statements: list[dict[str, Any]]) -> None
         if s["verb"]["id"] != VOIDED_VERB or obj.get("objectType") != "StatementRef":
             continue
         target_id = str(obj.get("id", "")).lower()
-        target = batch.get(target_id) or services.statements.get(target_id, voided=False) or services.statements.get(
-            target_id, voided=True
-        )
+        target = batch.get(target_id) or services.statements.get(target_id, voided=None)
         if target is not None and target["verb"]["id"] == VOIDED_VERB:
             raise BadRequest(f"object.id: statement {target_id} is a voiding statement and cannot be voided")

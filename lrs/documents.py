@@ -39,11 +39,13 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from events import utc_iso
+from events.sql import bytewise
 
 from lrs.errors import BadRequest, Conflict, PreconditionFailed, Unavailable
 
@@ -61,11 +63,6 @@ ATTEMPTS = 20
 
 metadata = sa.MetaData()
 
-
-def _bytewise(length: int) -> sa.types.TypeEngine:
-    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
-
-
 documents = sa.Table(
     "xapi_documents",
     metadata,
@@ -79,7 +76,7 @@ documents = sa.Table(
     sa.Column("content_type", sa.Text, nullable=False),
     sa.Column("content", sa.LargeBinary, nullable=False),
     sa.Column("etag", sa.String(40), nullable=False),
-    sa.Column("updated", _bytewise(32), nullable=False),
+    sa.Column("updated", bytewise(32), nullable=False),
     sa.Column("revision", sa.String(32), nullable=False),
     sa.Index("ix_xapi_documents_scope", "scope", "updated"),
 )
@@ -89,8 +86,6 @@ def _digest(parts: list[str]) -> str:
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 # ---- keys and values ---------------------------------------------------------------------
@@ -282,7 +277,7 @@ class DocumentStore:
                 if current is None or self._delete(key, current):
                     return None
                 continue
-            written = Document(wanted.content, wanted.content_type, etag_of(wanted.content), now_iso(), uuid.uuid4().hex)
+            written = Document(wanted.content, wanted.content_type, etag_of(wanted.content), utc_iso(), uuid.uuid4().hex)
             if self._write(key, current, written):
                 return written
         raise Unavailable("the document is being changed by many writers at once; retry")

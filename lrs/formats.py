@@ -12,8 +12,9 @@ from __future__ import annotations
 import copy
 from typing import Any, Iterable
 
+from projections.statements import IFIS
+
 FORMATS = ("exact", "ids", "canonical")
-_IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
 
 
 def apply(statement: dict[str, Any], fmt: str, languages: Iterable[str] = ()) -> dict[str, Any]:
@@ -27,10 +28,10 @@ def apply(statement: dict[str, Any], fmt: str, languages: Iterable[str] = ()) ->
 def _ids_actor(actor: Any) -> Any:
     if not isinstance(actor, dict):
         return actor
-    reduced = {k: actor[k] for k in _IFIS if k in actor}
+    reduced = {k: actor[k] for k in IFIS if k in actor}
     if "objectType" in actor:
         reduced["objectType"] = actor["objectType"]
-    if actor.get("objectType") == "Group" and not any(k in actor for k in _IFIS):
+    if actor.get("objectType") == "Group" and not any(k in actor for k in IFIS):
         reduced["member"] = [_ids_actor(m) for m in actor.get("member") or []]
     return reduced
 

@@ -12,18 +12,16 @@ otherwise).
 
 from __future__ import annotations
 
-import logging
 from datetime import date
-from typing import Any, Sequence
+from typing import Any
 
-from events import Event, LogUnavailable, Position
+from events import Event
 from lrs.api_schemas import KEY_RULE, CohortSchema, ProgrammeSchema, load, valid_key
-from lrs.errors import BadRequest, NotFound, Unavailable
+from lrs.commands import append_and_wait
+from lrs.errors import BadRequest, NotFound
 from lrs.services import Services
 from projections.cohort_views import CohortViews
 from projections.cohorts import COHORT_DEFINED, PROGRAMME_DEFINED
-
-log = logging.getLogger(__name__)
 
 PROJECTION = "cohorts"
 
@@ -67,25 +65,13 @@ def cohort_event(key: str, data: dict[str, Any]) -> Event:
     return Event(type=COHORT_DEFINED, key=f"cohort:{key}", data=payload)
 
 
-def append(services: Services, events: Sequence[Event], wait: bool = True) -> list[Position]:
-    """Append definition events; with ``wait``, return once the cohort projection has them."""
-    try:
-        positions = services.log.append(list(events))
-    except LogUnavailable:
-        raise Unavailable("the log is unavailable; retry later") from None
-    services.runner.wake()
-    if wait and not services.consistency.wait_for(PROJECTION, positions, services.settings.consistency_wait_s):
-        log.warning("definitions appended but not applied after %.1fs", services.settings.consistency_wait_s)
-    return positions
-
-
 def define_programme(services: Services, key: str, body: Any) -> tuple[dict[str, Any], bool]:
     """Define (or redefine) programme ``key``; return the definition and whether it is new."""
     check_key(key)
     data = load(ProgrammeSchema(), body)
     new = CohortViews(services.engine).programme(key) is None
     event = programme_event(key, data)
-    append(services, [event])
+    append_and_wait(services, [event], PROJECTION)
     return event.data, new
 
 
@@ -100,7 +86,7 @@ def define_cohort(services: Services, key: str, body: Any) -> tuple[dict[str, An
         raise NotFound(f"programme: {data['programme']!r} is not defined; PUT /api/v1/programmes/{data['programme']} first")
     new = views.cohort(key) is None
     event = cohort_event(key, data)
-    append(services, [event])
+    append_and_wait(services, [event], PROJECTION)
     return event.data, new
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -19,8 +18,6 @@ from projections.consistency import Consistency
 from projections.runner import Runner
 from projections.registry import all_projections
 from projections.statements import StatementReader
-
-log = logging.getLogger(__name__)
 
 
 @dataclass

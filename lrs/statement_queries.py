@@ -12,9 +12,10 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Mapping
 
+from events import utc_iso
 from lrs import formats
 from lrs.errors import BadRequest
 from lrs.settings import Settings
@@ -171,9 +172,7 @@ def _timestamp(name: str, value: str) -> str:
         parsed = datetime.fromisoformat(value.replace("z", "Z"))
     except ValueError:
         raise BadRequest(f"{name}: must be an ISO 8601 timestamp") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return utc_iso(parsed)  # no time zone: UTC
 
 
 def _bool(name: str, value: str) -> bool:

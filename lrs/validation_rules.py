@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from projections.statements import IFIS
+
 Issue = tuple[str, str]  # (path, message)
 
-IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
 
 # --------------------------------------------------------------------------------------------
 # Formats (the "format" keywords of schemas/statement.json)

@@ -27,6 +27,7 @@ from typing import Any, Iterator
 import sqlalchemy as sa
 
 from events import Record
+from events.sql import bytewise
 from projections.base import Projection
 from projections.statements import STATEMENT_STORED
 from projections.upserts import upsert
@@ -36,19 +37,14 @@ COMPONENT_LISTS = ("choices", "scale", "source", "target", "steps")
 
 metadata = sa.MetaData()
 
-
-def _bytewise(length: int) -> sa.types.TypeEngine:
-    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
-
-
 definitions = sa.Table(
     "xapi_activity_definitions",
     metadata,
     sa.Column("activity_hash", sa.String(64), primary_key=True),
     sa.Column("definition_hash", sa.String(64), primary_key=True),
     sa.Column("activity_id", sa.Text, nullable=False),
-    sa.Column("stored", _bytewise(32), nullable=False),
-    sa.Column("statement_id", _bytewise(36), nullable=False),
+    sa.Column("stored", bytewise(32), nullable=False),
+    sa.Column("statement_id", bytewise(36), nullable=False),
     sa.Column("definition", sa.Text, nullable=False),
 )
 

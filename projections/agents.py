@@ -20,18 +20,13 @@ from typing import Any, Iterator
 import sqlalchemy as sa
 
 from events import Record
+from events.sql import bytewise
 from projections.base import Projection
-from projections.statements import STATEMENT_STORED, agent_key
+from projections.statements import IFIS, STATEMENT_STORED, agent_key
 from projections.upserts import upsert
 
-IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
 
 metadata = sa.MetaData()
-
-
-def _bytewise(length: int) -> sa.types.TypeEngine:
-    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
-
 
 agent_names = sa.Table(
     "xapi_agent_names",
@@ -40,7 +35,7 @@ agent_names = sa.Table(
     sa.Column("name_hash", sa.String(64), primary_key=True),
     sa.Column("agent", sa.Text, nullable=False),
     sa.Column("name", sa.Text, nullable=False),
-    sa.Column("first_stored", _bytewise(32), nullable=False),
+    sa.Column("first_stored", bytewise(32), nullable=False),
 )
 
 

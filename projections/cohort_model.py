@@ -21,6 +21,7 @@ import re
 from datetime import date, datetime, timezone
 from typing import Any, Iterator
 
+from events import utc_iso
 from projections.statements import VOIDED_VERB
 
 ADL = "http://adlnet.gov/expapi/verbs/"
@@ -97,11 +98,6 @@ def parse_instant(value: str) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def utc_text(moment: datetime) -> str:
-    """Fixed-width UTC text that sorts as time does: ``2026-02-03T09:15:00.000000Z``."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def iso_week(day: date) -> str:
     """``2026-W05``: the ISO 8601 week (Monday to Sunday) a date falls in."""
     year, week, _ = day.isocalendar()
@@ -142,7 +138,7 @@ def fact_of(statement: dict[str, Any]) -> tuple[dict[str, Any], set[tuple[str, s
         "statement_id": statement["id"].lower(),
         "actor": actor_key(statement.get("actor")),
         "object_id": object_id if isinstance(object_id, str) else None,
-        "at": utc_text(moment),
+        "at": utc_iso(moment),
         "day": moment.date().isoformat(),
         "week": iso_week(moment.date()),
         "completes": verb in COMPLETION_VERBS or result.get("completion") is True,

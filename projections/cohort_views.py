@@ -19,7 +19,8 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 
-from projections.cohorts import cohorts, iso_week, members, programme_items, programmes
+from projections.cohort_model import iso_week
+from projections.cohorts import cohorts, members, programme_items, programmes
 from projections.cohorts import rows as cohort_rows
 
 

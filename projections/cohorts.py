@@ -50,16 +50,7 @@ import sqlalchemy as sa
 
 from events import Record
 from projections.base import Projection
-from projections.cohort_model import (  # noqa: F401  (re-exported: the vocabulary lives with the projection)
-    COMPLETION_VERBS,
-    CONTRIBUTION_VERBS,
-    KINDS,
-    MEASURES,
-    actor_key,
-    fact_of,
-    iso_week,
-    member_keys_of,
-)
+from projections.cohort_model import fact_of, member_keys_of
 from projections.statements import STATEMENT_STORED, VOIDED_VERB
 
 log = logging.getLogger(__name__)

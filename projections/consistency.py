@@ -11,20 +11,15 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Iterable
 
 import sqlalchemy as sa
 
-from events import Log, LogUnavailable, Position
+from events import Log, LogUnavailable, Position, utc_iso
 from projections import tracking
 
 if TYPE_CHECKING:
     from projections.runner import Runner
-
-
-def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class Consistency:
@@ -89,7 +84,7 @@ class Consistency:
         return through
 
     def _compute(self, projection: str) -> str:
-        observed = _now_iso()
+        observed = utc_iso()
         applied = self.applied(projection)
         through = observed
         for partition in range(self.log.partitions):

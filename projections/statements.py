@@ -33,6 +33,7 @@ from typing import Any, Iterator
 import sqlalchemy as sa
 
 from events import Record
+from events.sql import bytewise
 from projections.base import Projection
 
 log = logging.getLogger(__name__)
@@ -42,17 +43,11 @@ VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
 
 metadata = sa.MetaData()
 
-
-def _bytewise(length: int) -> sa.types.TypeEngine:
-    """A string compared byte by byte (PostgreSQL's locale collations ignore punctuation)."""
-    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
-
-
 statements = sa.Table(
     "xapi_statements",
     metadata,
-    sa.Column("id", _bytewise(36), primary_key=True),
-    sa.Column("stored", _bytewise(32), nullable=False),
+    sa.Column("id", bytewise(36), primary_key=True),
+    sa.Column("stored", bytewise(32), nullable=False),
     sa.Column("verb_id", sa.Text, nullable=False),
     sa.Column("registration", sa.String(36), nullable=True),
     sa.Column("voided", sa.Boolean, nullable=False, default=False),
@@ -99,6 +94,10 @@ statement_refs = sa.Table(
 
 
 # ---- identities --------------------------------------------------------------------------
+
+#: The inverse functional identifiers of an Agent or identified Group (xAPI Data 2.4.2.3).
+IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
+
 
 def agent_key(agent: dict[str, Any]) -> str | None:
     """The inverse functional identifier of an Agent or identified Group, as one string."""
@@ -195,14 +194,17 @@ class StatementStore(Projection):
         obj = statement.get("object") or {}
         referenced = str(obj["id"]).lower() if obj.get("objectType") == "StatementRef" and obj.get("id") else None
         target = referenced if statement["verb"]["id"] == VOIDED_VERB else None
-        already_voided = conn.execute(sa.select(voids.c.target_id).where(voids.c.target_id == statement_id)).first()
+        # A voiding statement is never voided; any other may have been voided before it arrived.
+        voided = target is None and (
+            conn.execute(sa.select(voids.c.target_id).where(voids.c.target_id == statement_id)).first() is not None
+        )
         conn.execute(
             statements.insert().values(
                 id=statement_id,
                 stored=statement["stored"],
                 verb_id=statement["verb"]["id"],
                 registration=(str((statement.get("context") or {}).get("registration") or "").lower() or None),
-                voided=already_voided is not None and target is None,
+                voided=voided,
                 voids=target,
                 fingerprint=data["fingerprint"],
                 body=json.dumps(statement, separators=(",", ":"), ensure_ascii=False),
@@ -295,12 +297,12 @@ class StatementReader:
 
     engine: sa.Engine
 
-    def get(self, statement_id: str, *, voided: bool) -> dict[str, Any] | None:
-        """The statement with ``statement_id`` if its voided state is ``voided``."""
+    def get(self, statement_id: str, *, voided: bool | None) -> dict[str, Any] | None:
+        """The statement with ``statement_id`` if its voided state is ``voided`` (None: either)."""
         query = sa.select(statements.c.body, statements.c.voided).where(statements.c.id == statement_id.lower())
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
-        if row is None or bool(row.voided) != voided:
+        if row is None or (voided is not None and bool(row.voided) != voided):
             return None
         return json.loads(row.body)
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
-from email.utils import format_datetime
 
 from flask import Blueprint, Response, g, request
 
@@ -86,7 +84,7 @@ def read(resource: Resource) -> Response:
         response.headers["Content-Type"] = "application/json"
         response.headers["ETag"] = f'"{hashlib.sha1(body).hexdigest()}"'
         if listed:
-            response.headers["Last-Modified"] = _http_date(max(updated for _, updated in listed))
+            response.headers["Last-Modified"] = parameters.http_date(max(updated for _, updated in listed))
         return response
     document = store.get(DocumentKey(scope, document_id, registration or ""))
     if document is None:
@@ -182,8 +180,6 @@ def _no_content(document: Document | None) -> Response:
 def _describe(response: Response, document: Document | None) -> None:
     if document is not None:
         response.headers["ETag"] = f'"{document.etag}"'
-        response.headers["Last-Modified"] = _http_date(document.updated)
+        response.headers["Last-Modified"] = parameters.http_date(document.updated)
 
 
-def _http_date(iso: str) -> str:
-    return format_datetime(datetime.fromisoformat(iso.replace("Z", "+00:00")), usegmt=True)

@@ -8,17 +8,16 @@ standard as in statements are all rejected).
 from __future__ import annotations
 
 import json
-from datetime import timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, Iterable
 
 from flask import request
 
+from events import utc_iso
 from lrs.errors import BadRequest
 from lrs.validation_rules import is_iri, is_mailto_iri, is_sha1_hex, is_uuid, parse_timestamp
-from projections.statements import agent_key
-
-IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
+from projections.statements import IFIS, agent_key
 
 
 def only(allowed: Iterable[str]) -> None:
@@ -67,7 +66,7 @@ def since(name: str = "since") -> str | None:
             moment = None
         if moment is None or moment.tzinfo is None:
             raise BadRequest(f"{name}: must be a timestamp with a time zone, e.g. 2026-01-31T08:00:00Z")
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return utc_iso(moment)
 
 
 def agent(name: str = "agent") -> tuple[dict[str, Any], str]:
@@ -106,3 +105,8 @@ def agent(name: str = "agent") -> tuple[dict[str, Any], str]:
     if key is None:  # pragma: no cover - the checks above leave one identifier
         raise BadRequest(f"{name}: has no identifier")
     return value, key
+
+
+def http_date(iso: str) -> str:
+    """A stored time (``utc_iso`` text) as an HTTP-date, for ``Last-Modified``."""
+    return format_datetime(datetime.fromisoformat(iso.replace("Z", "+00:00")), usegmt=True)

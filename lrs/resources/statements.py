@@ -14,8 +14,6 @@ may not. Writes go through :mod:`lrs.commands`; reads come from the statement st
 
 from __future__ import annotations
 
-from datetime import datetime
-from email.utils import format_datetime
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -24,6 +22,7 @@ from lrs import alternate, attachments, bodies, commands, formats, statement_que
 from lrs.alternate import XapiRequest
 from lrs.auth import authorize
 from lrs.errors import BadRequest, NotFound
+from lrs.resources.parameters import http_date
 from lrs.services import services
 from lrs.statement_queries import Single
 from lrs.versioning import HEADER, is_2, negotiate
@@ -136,7 +135,7 @@ def _single(lookup: Single, languages: list[str]) -> Response:
         raise NotFound(f"no {'voided ' if lookup.voided else ''}statement with id {lookup.statement_id}")
     document = formats.apply(statement, lookup.format, languages)
     response = _respond(document, [statement], lookup.attachments)
-    response.headers["Last-Modified"] = _http_date(statement["stored"])
+    response.headers["Last-Modified"] = http_date(statement["stored"])
     return response
 
 
@@ -156,5 +155,3 @@ def _respond(document: Any, statements: list[dict[str, Any]], with_attachments: 
     return Response(body, headers={"Content-Type": content_type})
 
 
-def _http_date(iso: str) -> str:
-    return format_datetime(datetime.fromisoformat(iso.replace("Z", "+00:00")), usegmt=True)

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
+from events import utc_iso
 from lrs.demo import Client, build_plan, final_definitions, load, statements_of
 from tests.fixtures.cohort_oracle import Oracle, rounded
 from tests.fixtures.statements_builders import ADL, agent, voiding
@@ -49,10 +50,6 @@ class Api:
                 return response
             assert time.monotonic() < deadline, "the cohort projection did not catch up"
             time.sleep(0.1)
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @pytest.fixture
@@ -226,7 +223,7 @@ def test_views_count_members_voiding_and_late_statements(api, defined):
     api.post_statements(batch)
     api.post_statements([voiding(wrong["id"])])
     api.post_statements([said(onni, "commented", f"{ns}/day-1", "2026-02-05T10:00:00Z")])  # arrives late
-    settled = now_iso()
+    settled = utc_iso()
 
     progress = api.view(cohort, "progress", settled, as_of="2026-03-01").json()
     assert progress["required_items"] == 2
@@ -255,7 +252,7 @@ def test_a_new_member_shows_in_the_views_without_a_replay(api, defined):
     ns, programme, cohort, members = defined
     late_joiner = agent(f"helmi-{uuid.uuid4().hex[:6]}")
     api.post_statements([said(late_joiner, "attended", f"{ns}/day-1", "2026-02-03T09:00:00Z")])
-    settled = now_iso()
+    settled = utc_iso()
     assert api.put(f"/cohorts/{cohort}", cohort_body(programme, ns, members + [late_joiner])).status_code == 200
     rows = api.view(cohort, "progress", settled, as_of="2026-03-01").json()["members"]
     assert rows[2]["member"] == late_joiner and rows[2]["completed_required"] == 1
@@ -343,7 +340,7 @@ def test_the_demo_through_the_xapi_endpoint_matches_a_recomputation_live_and_reb
     result = lrs_server.cli("demo", "--url", api.base, "--key", lrs_server.key, "--secret", lrs_server.secret,
                             "--now", now.isoformat(), "--members", str(members), check=False)
     assert result.returncode == 0, result.stderr
-    settled = now_iso()
+    settled = utc_iso()
     plan = build_plan(now=now, members=members)
     programmes, cohorts = final_definitions(plan)
     log = statements_of(plan)
