@@ -4,7 +4,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install bench clean
+.PHONY: run test install services services-stop bench clean
+
+# The PostgreSQL that `make services` starts; the tests' scale-out half runs against it.
+POLKU_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export POLKU_TEST_DATABASE_URL
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +21,17 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/polku serve
 
-test: $(STAMP)
+# PostgreSQL started (installed from Debian's packages if missing) and Apache Kafka's jars fetched.
+services: $(STAMP)
+	PYTHON=$(BIN)/python deploy/services/up.sh
+
+services-stop:
+	deploy/services/postgres.sh stop
+
+test: $(STAMP) services
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(STAMP) services
 	$(BIN)/python benchmarks/statements.py
 	$(BIN)/python benchmarks/cohorts.py
 

@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/statements.py [--mode embedded|scale-out|both] [--singles 2000] [--batches 50]
 
-Starts real servers (``polku serve``, and ``polku project`` with a Tansu Kafka-protocol broker
-and PostgreSQL for the scale-out mode), then over real HTTP:
+Starts real servers (``polku serve``, and ``polku project`` with an Apache Kafka broker started by
+``deploy/kafka/broker.py`` and PostgreSQL for the scale-out mode), then over real HTTP:
 
 * POSTs of 1 statement from ``--clients`` concurrent clients: statements/second;
 * POSTs of 100 statements: statements/second;
@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fixtures.broker import start_broker  # noqa: E402  (the same harness the tests use)
+from tests.fixtures.broker import new_broker  # noqa: E402  (the same harness the tests use)
 from tests.fixtures.server import Lrs, free_port  # noqa: E402
 from tests.fixtures.statements_builders import statement  # noqa: E402
 
@@ -54,7 +54,7 @@ def start(mode: str, folder: Path) -> tuple[Lrs, object | None]:
     if mode == "embedded":
         env["POLKU_DATABASE_URL"] = f"sqlite:///{folder / 'bench.sqlite3'}"
     else:
-        broker = start_broker()
+        broker = new_broker()
         env["POLKU_DATABASE_URL"] = bench_database(os.environ.get("POLKU_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"))
         env["POLKU_KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
     env["POLKU_THREADS"] = "16"

@@ -18,11 +18,6 @@ in flight); that is safe because appending the same statement again is a no-op u
 Reading uses manual partition assignment (no consumer group: no join, no rebalance, no committed
 offsets -- the projections keep their own positions): ``assign`` + ``seek`` + ``poll``.
 
-The Kafka-protocol broker used in the tests (Tansu) answers ``ListOffsets(latest)`` with the
-base offset of the last record batch plus one rather than the high watermark, so a batch of
-several events would appear to end early. :meth:`KafkaLog.end` therefore also fetches from
-just below that answer and takes the high watermark the fetch response carries, which is right
-on every broker.
 """
 
 from __future__ import annotations
@@ -170,18 +165,7 @@ class KafkaLog(Log):
         assert self._prober is not None
         with self._probe_lock:
             try:
-                listed = self._prober.end_offsets([tp], timeout_ms=int(self._timeout_s * 1000))[tp]
-                if listed == 0:
-                    return 0
-                # Tansu's ListOffsets answer may fall inside the last batch: fetch the batch and
-                # take the high watermark of that fetch (see the module docstring).
-                self._prober.assign([tp])
-                self._prober.seek(tp, listed - 1)
-                deadline = time.monotonic() + self._timeout_s
-                while not self._prober.poll(timeout_ms=int(_remaining(deadline) * 1000), max_records=1):
-                    if _remaining(deadline) <= 0:
-                        raise LogUnavailable(f"Kafka served no records of {tp.topic}[{partition}] in time")
-                return max(listed, self._prober.highwater(tp) or 0)
+                return self._prober.end_offsets([tp], timeout_ms=int(self._timeout_s * 1000))[tp]
             except KafkaError as exc:
                 raise LogUnavailable(f"Kafka could not tell the end of {tp.topic}[{partition}]: {exc}") from exc
 

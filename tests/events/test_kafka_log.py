@@ -1,4 +1,4 @@
-"""The Kafka log keeps the log contract on a real Kafka-protocol broker (Tansu), and fails fast
+"""The Kafka log keeps the log contract on a real Apache Kafka broker, and fails fast
 and clearly when the broker is not there."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def test_append_after_broker_stopped_raises_log_unavailable(private_broker, kafk
     log = KafkaLog(private_broker.bootstrap, topic=kafka_topic, timeout_s=TIMEOUT_S)
     try:
         assert len(log.append(make_events(2))) == 2
-        private_broker.stop()
+        private_broker.kill()
         started = time.monotonic()
         with pytest.raises(LogUnavailable):
             log.append(make_events(1))

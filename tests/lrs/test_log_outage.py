@@ -18,7 +18,7 @@ def test_post_while_the_broker_is_down_is_503_and_nothing_is_stored(fresh_lrs, p
     before = statement()
     assert requests.post(lrs.endpoint + "/statements", json=before, auth=lrs.auth, headers=V2).status_code == 200
 
-    private_broker.stop()
+    private_broker.kill()
     during = statement()
     response = requests.post(lrs.endpoint + "/statements", json=during, auth=lrs.auth, headers=V2, timeout=60)
     assert response.status_code == 503
