@@ -15,23 +15,43 @@ a timeout, an error response -- becomes :class:`LogUnavailable` within ``timeout
 here waits forever. A failed batch may still have been partly stored (or be stored by a retry
 in flight); that is safe because appending the same statement again is a no-op upstream.
 
+Recovery. A producer or consumer whose request failed is thrown away and built again on the next
+call: after a broker outage or pause, a client can be left with expired batches, a fenced
+producer id or a stuck connection, and a new one is the only state known to be good. So the
+server needs no restart when the broker is back.
+
+The topic is a source of truth, so Polku creates it with unlimited retention
+(``retention.ms=-1``, ``retention.bytes=-1``), the replication factor and ``min.insync.replicas``
+it is given, and a ``max.message.bytes`` that admits the largest event Polku accepts. A topic
+that exists already keeps its settings; a finite retention is reported by :meth:`warnings`.
+
+Identity. :meth:`identity` is the cluster id and the topic id: a wiped broker is a new cluster, a
+deleted and recreated topic a new topic id, so the projections notice either.
+
 Reading uses manual partition assignment (no consumer group: no join, no rebalance, no committed
 offsets -- the projections keep their own positions): ``assign`` + ``seek`` + ``poll``.
-
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import NewTopic
-from kafka.errors import KafkaError, OffsetOutOfRangeError, TopicAlreadyExistsError
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
+from kafka.errors import KafkaError, MessageSizeTooLargeError, OffsetOutOfRangeError, TopicAlreadyExistsError
 
 from events.envelope import Event, Record, decode, encode
-from events.log import Log, LogUnavailable, Position
+from events.log import EventTooLarge, Log, LogUnavailable, Position
+
+log = logging.getLogger(__name__)
+
+#: What a record batch adds to an event's key and value (headers, lengths, CRC), rounded up.
+RECORD_OVERHEAD = 512
+
+T = TypeVar("T")
 
 
 class KafkaLog(Log):
@@ -41,8 +61,8 @@ class KafkaLog(Log):
     :class:`LogUnavailable` rather than hang when no broker answers), an append's wait for the
     acknowledgement, and a read or ``end`` request. ``poll_s`` is how long :meth:`read` waits for
     records before checking whether there are any at all; the runner calls ``read`` again.
-    ``api_version`` (e.g. ``(3, 9)``) skips the client's version probe if it ever misjudges a
-    broker.
+    ``max_event_bytes`` is the largest event Polku will append; a new topic is created to admit
+    it, an existing topic's own ``max.message.bytes`` may lower it.
     """
 
     def __init__(
@@ -54,12 +74,15 @@ class KafkaLog(Log):
         client_id: str = "polku",
         api_version: tuple[int, ...] | None = None,
         poll_s: float = 0.1,
+        replication_factor: int = 1,
+        min_insync_replicas: int | None = None,
+        max_event_bytes: int = 20 * 1024 * 1024,
     ) -> None:
         self.topic = topic
         self._timeout_s = timeout_s
         self._poll_s = poll_s
         timeout_ms = max(int(timeout_s * 1000), 1000)
-        common: dict[str, Any] = {
+        self._common: dict[str, Any] = {
             "bootstrap_servers": bootstrap_servers,
             "client_id": client_id,
             "request_timeout_ms": timeout_ms,
@@ -68,73 +91,167 @@ class KafkaLog(Log):
             "reconnect_backoff_max_ms": 1000,
         }
         if api_version is not None:
-            common["api_version"] = tuple(api_version)
-        consumer_config = common | {
-            "group_id": None,
-            "enable_auto_commit": False,
-            "auto_offset_reset": "none",  # an offset outside the log is an error, not a silent jump
-            "allow_auto_create_topics": False,
-            "fetch_max_wait_ms": 50,  # the broker holds an empty fetch this long; keeps reads snappy
-        }
+            self._common["api_version"] = tuple(api_version)
+        self._timeout_ms = timeout_ms
         self._producer: KafkaProducer | None = None
         self._reader: KafkaConsumer | None = None
         self._prober: KafkaConsumer | None = None
+        self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._probe_lock = threading.Lock()
+        self._warnings: list[str] = []
+        self.max_event_bytes = max_event_bytes
         try:
-            self._partitions = self._ensure_topic(common, partitions)
-            self._producer = KafkaProducer(
-                **common,
-                acks="all",
-                linger_ms=0,
-                max_block_ms=timeout_ms,
-                delivery_timeout_ms=2 * timeout_ms,
-                allow_auto_create_topics=False,
-            )
-            self._reader = KafkaConsumer(**consumer_config)
-            self._prober = KafkaConsumer(**consumer_config)
+            self._partitions = self._ensure_topic(partitions, replication_factor, min_insync_replicas)
+            self._producer = self._new_producer()
+            self._reader = self._new_consumer()
+            self._prober = self._new_consumer()
         except KafkaError as exc:
             self.close()
             raise LogUnavailable(f"Kafka at {bootstrap_servers} is unavailable: {exc}") from exc
+        for warning in self._warnings:
+            log.warning("%s", warning)
 
-    def _ensure_topic(self, common: dict[str, Any], partitions: int) -> int:
-        """Create the topic if it is missing; return how many partitions it really has."""
-        admin = KafkaAdminClient(**common)
+    # ---- clients ------------------------------------------------------------------------------
+    def _new_producer(self) -> KafkaProducer:
+        return KafkaProducer(
+            **self._common,
+            acks="all",
+            linger_ms=0,
+            max_block_ms=self._timeout_ms,
+            delivery_timeout_ms=2 * self._timeout_ms,
+            max_request_size=self.max_event_bytes + RECORD_OVERHEAD,
+            allow_auto_create_topics=False,
+        )
+
+    def _new_consumer(self) -> KafkaConsumer:
+        return KafkaConsumer(
+            **self._common,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="none",  # an offset outside the log is an error, not a silent jump
+            allow_auto_create_topics=False,
+            fetch_max_wait_ms=50,  # the broker holds an empty fetch this long; keeps reads snappy
+        )
+
+    def _admin(self) -> KafkaAdminClient:
+        return KafkaAdminClient(**self._common)
+
+    def _ensure_topic(self, partitions: int, replication_factor: int, min_insync_replicas: int | None) -> int:
+        """Create the topic if it is missing; return how many partitions it really has, and note
+        the settings of an existing topic that break a promise."""
+        configs = {
+            "retention.ms": "-1",
+            "retention.bytes": "-1",
+            "max.message.bytes": str(self.max_event_bytes + RECORD_OVERHEAD),
+            "min.insync.replicas": str(min_insync_replicas or max(1, min(2, replication_factor - 1))),
+        }
+        admin = self._admin()
         try:
             try:
-                admin.create_topics([NewTopic(self.topic, num_partitions=partitions, replication_factor=1)])
+                admin.create_topics(
+                    [NewTopic(self.topic, num_partitions=partitions, replication_factor=replication_factor, topic_configs=configs)]
+                )
+                log.info("created topic %r: %d partitions, replication %d, %s", self.topic, partitions, replication_factor, configs)
             except TopicAlreadyExistsError:
                 pass
-            (described,) = admin.describe_topics([self.topic])
-            if described["error_code"]:
-                raise LogUnavailable(f"Kafka cannot describe topic {self.topic!r} (error {described['error_code']})")
+            deadline = time.monotonic() + self._timeout_s
+            while True:  # a topic just created reaches the broker's metadata a moment later
+                (described,) = admin.describe_topics([self.topic])
+                if not described["error_code"]:
+                    break
+                if time.monotonic() > deadline:
+                    raise LogUnavailable(f"Kafka cannot describe topic {self.topic!r} (error {described['error_code']})")
+                time.sleep(0.05)
+            self._inspect(admin)
             return len(described["partitions"])
         finally:
             admin.close()
+
+    def _inspect(self, admin: KafkaAdminClient) -> None:
+        """Read the topic's settings: lower the event limit to its ``max.message.bytes`` and note
+        a finite retention."""
+        found = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, self.topic)])
+        values = {name: entry.get("value") for name, entry in found.get("topic", {}).get(self.topic, {}).items()}
+        if values.get("max.message.bytes"):
+            self.max_event_bytes = min(self.max_event_bytes, int(values["max.message.bytes"]) - RECORD_OVERHEAD)
+        for name in ("retention.ms", "retention.bytes"):
+            value = values.get(name)
+            if value is not None and value != "-1":
+                self._warnings.append(
+                    f"topic {self.topic!r} has {name}={value}: Kafka will delete events Polku needs to rebuild its "
+                    f"views; set {name}=-1 (kafka-configs --alter --entity-type topics --entity-name {self.topic} "
+                    f"--add-config {name}=-1)"
+                )
 
     @property
     def partitions(self) -> int:
         return self._partitions
 
+    def warnings(self) -> list[str]:
+        return list(self._warnings)
+
+    def identity(self) -> str:
+        """``kafka:<cluster id>/<topic>:<topic id>``."""
+        try:
+            admin = self._admin()
+        except KafkaError as exc:
+            raise LogUnavailable(f"Kafka could not tell who it is: {exc}") from exc
+        try:
+            cluster = admin.describe_cluster()["cluster_id"]
+            (described,) = admin.describe_topics([self.topic])
+        except KafkaError as exc:
+            raise LogUnavailable(f"Kafka could not tell who it is: {exc}") from exc
+        finally:
+            admin.close()
+        if described["error_code"]:
+            return f"kafka:{cluster}/{self.topic}:missing"
+        return f"kafka:{cluster}/{self.topic}:{described.get('topic_id')}"
+
     # ---- writing ------------------------------------------------------------------------------
     def append(self, events: Sequence[Event]) -> list[Position]:
         if not events:
             return []
-        assert self._producer is not None
+        encoded = [(e.key.encode("utf-8"), encode(e)) for e in events]
+        self.check_sizes([key + value for key, value in encoded])
         deadline = time.monotonic() + self._timeout_s
+        with self._write_lock:
+            if self._producer is None:
+                self._producer = self._rebuilt("producer", self._new_producer)
+            producer = self._producer
         try:
-            futures = [self._producer.send(self.topic, key=e.key.encode("utf-8"), value=encode(e)) for e in events]
-            self._producer.flush(timeout=_remaining(deadline))
+            futures = [producer.send(self.topic, key=key, value=value) for key, value in encoded]
+            producer.flush(timeout=_remaining(deadline))
             metadata = [future.get(timeout=_remaining(deadline)) for future in futures]
+        except MessageSizeTooLargeError as exc:
+            size = max(len(k) + len(v) for k, v in encoded)
+            raise EventTooLarge(size, self.max_event_bytes) from exc
         except KafkaError as exc:
+            self._discard_producer(producer)
             raise LogUnavailable(f"Kafka did not acknowledge the events on {self.topic!r}: {exc}") from exc
         return [Position(m.partition, m.offset) for m in metadata]
+
+    def _discard_producer(self, producer: KafkaProducer) -> None:
+        """Throw a failed producer away (the next append builds a new one), without waiting for it."""
+        with self._write_lock:
+            if self._producer is producer:
+                self._producer = None
+        threading.Thread(target=_quietly, args=(lambda: producer.close(timeout=0),), daemon=True).start()
+
+    def _rebuilt(self, what: str, build: Callable[[], T]) -> T:
+        try:
+            client = build()
+        except KafkaError as exc:
+            raise LogUnavailable(f"Kafka is unavailable: {exc}") from exc
+        log.info("Kafka %s rebuilt after a failure", what)
+        return client
 
     # ---- reading ------------------------------------------------------------------------------
     def read(self, partition: int, offset: int, limit: int = 500) -> list[Record]:
         tp = self._partition(partition)
-        assert self._reader is not None
         with self._read_lock:
+            if self._reader is None:
+                self._reader = self._rebuilt("reader", self._new_consumer)
             try:
                 self._reader.assign([tp])
                 self._reader.seek(tp, offset)
@@ -148,7 +265,11 @@ class KafkaLog(Log):
                 if offset >= self.end(partition):
                     return []
                 raise LogUnavailable(f"offset {offset} of {tp.topic}[{partition}] is no longer on the log") from exc
-            except KafkaError as exc:
+            except (KafkaError, LogUnavailable) as exc:
+                _quietly(self._reader.close)
+                self._reader = None
+                if isinstance(exc, LogUnavailable):
+                    raise
                 raise LogUnavailable(f"Kafka could not serve {tp.topic}[{partition}]: {exc}") from exc
         return [Record(partition, r.offset, decode(r.value)) for r in batch]
 
@@ -162,11 +283,14 @@ class KafkaLog(Log):
 
     def end(self, partition: int) -> int:
         tp = self._partition(partition)
-        assert self._prober is not None
         with self._probe_lock:
+            if self._prober is None:
+                self._prober = self._rebuilt("end-offset prober", self._new_consumer)
             try:
-                return self._prober.end_offsets([tp], timeout_ms=int(self._timeout_s * 1000))[tp]
+                return self._prober.end_offsets([tp], timeout_ms=self._timeout_ms)[tp]
             except KafkaError as exc:
+                _quietly(self._prober.close)
+                self._prober = None
                 raise LogUnavailable(f"Kafka could not tell the end of {tp.topic}[{partition}]: {exc}") from exc
 
     def _partition(self, partition: int) -> TopicPartition:
@@ -177,14 +301,22 @@ class KafkaLog(Log):
     def close(self) -> None:
         """Close the producer and both consumers; closing twice is harmless."""
         if self._producer is not None:
-            self._producer.close(timeout=self._timeout_s)
+            _quietly(lambda: self._producer.close(timeout=self._timeout_s))
             self._producer = None
         for name in ("_reader", "_prober"):
             consumer = getattr(self, name)
             if consumer is not None:
-                consumer.close()
+                _quietly(consumer.close)
                 setattr(self, name, None)
 
 
 def _remaining(deadline: float) -> float:
     return max(deadline - time.monotonic(), 0.0)
+
+
+def _quietly(close: Callable[[], Any]) -> None:
+    """Close a client that already failed; its own errors tell nothing new."""
+    try:
+        close()
+    except Exception:  # noqa: BLE001 - a broken client may fail in any way while closing
+        log.debug("closing a failed Kafka client raised", exc_info=True)

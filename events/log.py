@@ -12,6 +12,13 @@ Three verbs:
   :class:`LogUnavailable` and the caller must answer 503.
 * ``read(partition, offset, limit)`` returns up to ``limit`` records from ``offset`` on.
 * ``end(partition)`` is the next offset of a partition.
+
+Besides the verbs, a log tells who it is and what it accepts: ``identity()`` names this very log
+(a Kafka cluster and topic id, the embedded log's own id), so that the projections can notice
+when the log they find is not the one they applied; ``max_event_bytes`` is the largest encoded
+event it stores (an append of a larger one raises :class:`EventTooLarge`, before anything is
+written); ``warnings()`` lists settings of the log that break Polku's promises (a topic that
+deletes old events).
 """
 
 from __future__ import annotations
@@ -25,6 +32,15 @@ from events.envelope import Event, Record
 
 class LogUnavailable(Exception):
     """The log did not durably accept (or could not serve) a request; retrying later may work."""
+
+
+class EventTooLarge(ValueError):
+    """An event is larger than the log accepts; nothing of its batch was appended."""
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"an event of {size} bytes exceeds the log's limit of {limit} bytes")
+        self.size = size
+        self.limit = limit
 
 
 @dataclass(frozen=True, order=True)
@@ -52,6 +68,23 @@ class Log(abc.ABC):
     @abc.abstractmethod
     def end(self, partition: int) -> int:
         """An offset greater than every offset now in ``partition`` (0 when it is empty)."""
+
+    @abc.abstractmethod
+    def identity(self) -> str:
+        """A name of this very log that changes when it is replaced (raises LogUnavailable)."""
+
+    #: The largest encoded event (key included) the log stores.
+    max_event_bytes: int = 20 * 1024 * 1024
+
+    def check_sizes(self, encoded: Sequence[bytes]) -> None:
+        """Raise :class:`EventTooLarge` for the first encoded event over :attr:`max_event_bytes`."""
+        for payload in encoded:
+            if len(payload) > self.max_event_bytes:
+                raise EventTooLarge(len(payload), self.max_event_bytes)
+
+    def warnings(self) -> list[str]:
+        """Settings of the log that break a promise (e.g. finite retention); none by default."""
+        return []
 
     def close(self) -> None:
         """Release connections; the default has nothing to release."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+import uuid
 import zlib
 from typing import Sequence
 
-from events.envelope import Event, Record
+from events.envelope import Event, Record, encode
 from events.log import Log, Position
 
 
@@ -14,12 +15,17 @@ class MemoryLog(Log):
     def __init__(self, partitions: int = 1) -> None:
         self._partitions: list[list[Event]] = [[] for _ in range(partitions)]
         self._lock = threading.Lock()
+        self._identity = f"memory:{uuid.uuid4()}"
+
+    def identity(self) -> str:
+        return self._identity
 
     @property
     def partitions(self) -> int:
         return len(self._partitions)
 
     def append(self, events: Sequence[Event]) -> list[Position]:
+        self.check_sizes([encode(e) for e in events])
         with self._lock:
             positions = []
             for event in events:

@@ -9,10 +9,11 @@ writers by itself.
 
 from __future__ import annotations
 
+import uuid
 from typing import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError, DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from events.envelope import Event, Record, decode, encode
 from events.log import Log, LogUnavailable, Position
@@ -25,6 +26,14 @@ log_table = sa.Table(
     sa.Column("log_offset", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
     sa.Column("key", sa.String(512), nullable=False),
     sa.Column("payload", sa.LargeBinary, nullable=False),
+)
+
+#: The embedded log's own identity: one row, written by the first process that asks for it.
+log_identity = sa.Table(
+    "polku_event_log_identity",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("log_id", sa.String(64), nullable=False),
 )
 
 _APPEND_LOCK_ID = 0x706F6C6B75  # "polku"
@@ -59,24 +68,46 @@ def make_engine(url: str, **kwargs) -> sa.Engine:
 class SqlLog(Log):
     """The single-partition log kept in a table of the SQL database."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, max_event_bytes: int | None = None) -> None:
         self._engine = engine
         metadata.create_all(engine)
+        if max_event_bytes is not None:
+            self.max_event_bytes = max_event_bytes
 
     @property
     def partitions(self) -> int:
         return 1
 
+    def identity(self) -> str:
+        """``sql:<uuid>``, made once per database (a copy of the database keeps it); read each
+        time, so that a log replaced under a running process is noticed."""
+        try:
+            with self._engine.connect() as conn:
+                found = conn.execute(sa.select(log_identity.c.log_id)).scalar()
+            if found is None:
+                try:
+                    with self._engine.begin() as conn:
+                        found = str(uuid.uuid4())
+                        conn.execute(log_identity.insert().values(id=1, log_id=found))
+                except IntegrityError:  # another process made it first
+                    with self._engine.connect() as conn:
+                        found = conn.execute(sa.select(log_identity.c.log_id)).scalar()
+        except (OperationalError, DBAPIError) as exc:
+            raise LogUnavailable("the embedded log could not be read") from exc
+        return f"sql:{found}"
+
     def append(self, events: Sequence[Event]) -> list[Position]:
         if not events:
             return []
+        encoded = [encode(event) for event in events]
+        self.check_sizes(encoded)
         try:
             with self._engine.begin() as conn:
                 if conn.dialect.name == "postgresql":
                     conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_APPEND_LOCK_ID)))
                 positions = []
-                for event in events:
-                    result = conn.execute(log_table.insert().values(key=event.key, payload=encode(event)))
+                for event, payload in zip(events, encoded):
+                    result = conn.execute(log_table.insert().values(key=event.key, payload=payload))
                     positions.append(Position(0, result.inserted_primary_key[0]))
                 return positions
         except (OperationalError, DBAPIError) as exc:

@@ -6,10 +6,17 @@ import logging
 import signal
 import sys
 import threading
+import time
 
 import click
+from sqlalchemy.exc import InterfaceError, OperationalError
 
+from events import LogUnavailable
 from lrs.settings import Settings, SettingsError
+
+startup_log = logging.getLogger("polku.startup")
+#: What a service started before its database or broker meets: worth another try.
+_UNREACHABLE = (LogUnavailable, OperationalError, InterfaceError, ConnectionError)
 
 
 def _settings(**overrides) -> Settings:
@@ -20,13 +27,34 @@ def _settings(**overrides) -> Settings:
     return settings.with_(**{k: v for k, v in overrides.items() if v is not None})
 
 
-def _services(settings: Settings):
+def _services(settings: Settings, wait: bool = False):
+    """Open the services; with ``wait`` (serve, project), retry while the database or the log is
+    not reachable yet -- one log line per attempt, backing off to 10 s, for at most
+    ``POLKU_STARTUP_TIMEOUT_S`` -- as a service started beside its database and broker must."""
     from lrs.services import build_services
 
-    try:
-        return build_services(settings)
-    except Exception as exc:  # the CLI's one place to turn start-up failures into a message
-        raise click.ClickException(f"cannot open Polku's database or log: {type(exc).__name__}: {exc}") from None
+    deadline = time.monotonic() + settings.startup_timeout_s
+    attempt, pause = 0, 1.0
+    while True:
+        attempt += 1
+        try:
+            return build_services(settings)
+        except _UNREACHABLE as exc:
+            remaining = deadline - time.monotonic()
+            if not wait or remaining <= 0:
+                raise click.ClickException(f"cannot open Polku's database or log: {_reason(exc)}") from None
+            pause = min(pause, remaining)
+            startup_log.warning("database or log not reachable (attempt %d): %s; retrying in %.0f s", attempt, _reason(exc), pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 10.0)
+        except Exception as exc:  # the CLI's one place to turn start-up failures into a message
+            raise click.ClickException(f"cannot open Polku's database or log: {_reason(exc)}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    """One line naming what failed, without a driver's multi-line detail."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first}"[:300]
 
 
 @click.group()
@@ -42,8 +70,11 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the xAPI endpoint (embedded mode unless Kafka is configured)."""
     from lrs.server import PolkuServer
 
+    from lrs.app import configure_logging
+
     settings = _settings(host=host, port=port, workers=workers)
-    services = _services(settings)
+    configure_logging(settings)
+    services = _services(settings, wait=True)
     try:
         endpoint = f"http://{settings.host}:{settings.port}/xapi/"
         mode = "scale-out (Kafka log)" if settings.uses_kafka else "embedded (SQL log)"
@@ -77,12 +108,12 @@ def project(idle_sleep: float, partitions: str | None) -> None:
 
     settings = _settings()
     configure_logging(settings)
-    services = _services(settings)
+    services = _services(settings, wait=True)
     chosen = None
     if partitions:
         try:
             chosen = [int(p) for p in partitions.split(",") if p.strip()]
-            runner = Runner(services.engine, services.log, services.runner.projections, partitions=chosen)
+            runner = Runner(services.engine, services.log, services.runner.projections, partitions=chosen, guard=services.guard)
         except ValueError as exc:
             services.close()
             raise click.BadParameter(str(exc), param_hint="--partitions") from None
@@ -147,10 +178,57 @@ def projections() -> None:
 def projections_status() -> None:
     """Show each projection's applied position, the log end and the lag, per partition."""
     services = _services(_settings())
-    click.echo(f"{'projection':<16}{'partition':>10}{'applied':>12}{'end':>12}{'lag':>10}")
-    for s in services.runner.status():
-        click.echo(f"{s.projection:<16}{s.partition:>10}{s.applied:>12}{s.end:>12}{s.lag:>10}")
-    services.close()
+    try:
+        problem = services.guard.problem()
+        click.echo(f"log: {services.log.identity()}")
+        click.echo(f"{'projection':<16}{'partition':>10}{'applied':>12}{'end':>12}{'lag':>10}")
+        for s in services.runner.status():
+            click.echo(f"{s.projection:<16}{s.partition:>10}{s.applied:>12}{s.end:>12}{s.lag:>10}")
+        for warning in services.log.warnings():
+            click.echo(f"WARNING: {warning}")
+    except LogUnavailable as exc:
+        raise click.ClickException(f"the log is unavailable: {exc}") from None
+    finally:
+        services.close()
+    if problem:
+        click.echo(f"PROBLEM: {problem}", err=True)
+        sys.exit(1)
+
+
+@main.group("log")
+def log_group() -> None:
+    """The log Polku projects."""
+
+
+@log_group.command("accept")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def log_accept(yes: bool) -> None:
+    """Accept the log found now as Polku's log and rebuild every projection from it.
+
+    For a log that went backwards or was replaced (storage wiped, topic recreated, an older
+    backup) and cannot be restored. Statements that were only on the old log are no longer shown.
+    Stop the projection workers first; the servers pick the new log up by themselves.
+    """
+    services = _services(_settings())
+    try:
+        problem = services.guard.problem()
+        identity = services.log.identity()
+        if not problem:
+            click.echo(f"the log {identity} is the one Polku projects; nothing to accept")
+            return
+        click.echo(f"PROBLEM: {problem}")
+        if not yes:
+            click.confirm(f"Accept {identity} as Polku's log and rebuild every view from it?", abort=True)
+        services.guard.accept()
+        runner = services.runner
+        total = sum(runner.log.end(p) for p in range(runner.log.partitions)) * len(runner.projections)
+        with click.progressbar(length=total, label="rebuilding every projection") as bar:
+            applied = runner.rebuild([p.name for p in runner.projections], progress=bar.update)
+        click.echo(f"accepted {identity}; replayed {applied} event(s)")
+    except LogUnavailable as exc:
+        raise click.ClickException(f"the log is unavailable: {exc}") from None
+    finally:
+        services.close()
 
 
 @projections.command("rebuild")
@@ -159,6 +237,10 @@ def projections_rebuild(names: tuple[str, ...]) -> None:
     """Drop the named projections (default: all) and replay the log into them."""
     services = _services(_settings())
     runner = services.runner
+    problem = services.guard.problem()
+    if problem:
+        services.close()
+        raise click.ClickException(problem)
     known = [p.name for p in runner.projections]
     chosen = list(names) or known
     for name in chosen:

@@ -14,16 +14,17 @@ import logging
 import uuid
 from typing import Any, Sequence
 
-from events import Event, LogUnavailable, Position, utc_iso
+from events import Event, EventTooLarge, LogUnavailable, Position, encode, utc_iso
 from events.claims import Claim
 from lrs import attachments, signatures
 from lrs.auth import authority_agent
 from lrs.comparison import fingerprint
 from lrs.credentials import Credential
-from lrs.errors import BadRequest, Conflict, Unavailable
+from lrs.errors import BadRequest, Conflict, RequestTooLarge, Unavailable
 from lrs.normalise import normalise
 from lrs.services import Services
 from lrs.validation import validate_statements
+from projections.log_guard import LogMismatch
 from projections.statements import STATEMENT_STORED, VOIDED_VERB, agent_key
 
 log = logging.getLogger(__name__)
@@ -79,11 +80,6 @@ def store(
             raise Unavailable("the attachment store is unavailable; retry later") from None
 
     prints = {s["id"]: fingerprint(s) for s in completed}
-    claims = services.claims.claim(CLAIMS, prints)
-    conflicting = [sid for sid, c in claims.items() if c is Claim.DIFFERENT]
-    if conflicting:
-        raise Conflict(f"statement {conflicting[0]} already exists with different content; statements are immutable")
-
     events = [
         Event(
             type=STATEMENT_STORED,
@@ -93,6 +89,15 @@ def store(
         )
         for s in completed
     ]
+    try:  # before claiming: an id must not stay claimed by a statement the log can never take
+        services.log.check_sizes([e.key.encode("utf-8") + encode(e) for e in events])
+    except EventTooLarge as exc:
+        raise RequestTooLarge(f"statement too large: {exc}") from None
+
+    claims = services.claims.claim(CLAIMS, prints)
+    conflicting = [sid for sid, c in claims.items() if c is Claim.DIFFERENT]
+    if conflicting:
+        raise Conflict(f"statement {conflicting[0]} already exists with different content; statements are immutable")
     # If the append fails the claims stay: the log may have stored part of the batch, and a retry
     # with the same content is SAME, so it goes through.
     append_and_wait(services, events, "statements")
@@ -100,9 +105,18 @@ def store(
 
 
 def append(services: Services, events: Sequence[Event]) -> list[Position]:
-    """Append events to the log, or answer 503 when it does not accept them."""
+    """Append events to the log, or answer 503 when it does not accept them (or is not the log
+    the views were applied from: nothing is acknowledged that could not be shown), 413 when one
+    is larger than the log stores."""
     try:
-        return services.log.append(list(events))
+        highest = services.guard.check()
+        positions = services.log.append(list(events))
+        services.guard.check_positions(positions, highest)
+        return positions
+    except LogMismatch as exc:
+        raise Unavailable(str(exc)) from None
+    except EventTooLarge as exc:
+        raise RequestTooLarge(f"statement too large: {exc}") from None
     except LogUnavailable:
         raise Unavailable("the log is unavailable; retry later") from None
 

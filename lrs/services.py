@@ -15,6 +15,7 @@ from lrs.credentials import CredentialStore
 from lrs.documents import DocumentStore
 from lrs.settings import Settings
 from projections.consistency import Consistency
+from projections.log_guard import LogGuard
 from projections.runner import Runner
 from projections.registry import all_projections
 from projections.statements import StatementReader
@@ -27,6 +28,7 @@ class Services:
     log: Log
     claims: ClaimRegistry
     runner: Runner
+    guard: LogGuard
     consistency: Consistency
     statements: StatementReader
     credentials: CredentialStore
@@ -48,8 +50,11 @@ def open_log(settings: Settings, engine: sa.Engine) -> Log:
             topic=settings.kafka_topic,
             partitions=settings.kafka_partitions,
             timeout_s=settings.log_timeout_s,
+            replication_factor=settings.kafka_replication_factor,
+            min_insync_replicas=settings.kafka_min_insync_replicas or None,
+            max_event_bytes=settings.max_event_bytes,
         )
-    return SqlLog(engine)
+    return SqlLog(engine, max_event_bytes=settings.max_event_bytes)
 
 
 def build_services(settings: Settings) -> Services:
@@ -57,7 +62,8 @@ def build_services(settings: Settings) -> Services:
     _ensure_sqlite_folder(settings.sqlalchemy_url)
     engine = make_engine(settings.sqlalchemy_url)
     log_ = open_log(settings, engine)
-    runner = Runner(engine, log_, all_projections())
+    guard = LogGuard(engine, log_)
+    runner = Runner(engine, log_, all_projections(), guard=guard)
     runner.setup()
     return Services(
         settings=settings,
@@ -65,6 +71,7 @@ def build_services(settings: Settings) -> Services:
         log=log_,
         claims=ClaimRegistry(engine),
         runner=runner,
+        guard=guard,
         consistency=Consistency(engine, log_, runner if settings.projections_in_process else None),
         statements=StatementReader(engine),
         credentials=CredentialStore(engine),

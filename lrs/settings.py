@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from typing import Mapping
 
 SUPPORTED_VERSIONS = ("2.0.0", "1.0.3")
+#: Bytes an event may hold beyond the request it came from (stored, authority, envelope fields).
+ENVELOPE_ALLOWANCE = 64 * 1024
 
 
 class SettingsError(ValueError):
@@ -32,7 +34,10 @@ class Settings:
     kafka_bootstrap_servers: str = ""
     kafka_topic: str = "xapi.statements"
     kafka_partitions: int = 4
+    kafka_replication_factor: int = 1
+    kafka_min_insync_replicas: int = 0
     log_timeout_s: float = 10.0
+    startup_timeout_s: float = 300.0
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
@@ -56,6 +61,12 @@ class Settings:
         if self.run_projections is not None:
             return self.run_projections
         return not self.uses_kafka
+
+    @property
+    def max_event_bytes(self) -> int:
+        """The largest event on the log, in every mode: a request's worth of statement plus what
+        the LRS adds (stored, authority, the envelope)."""
+        return self.max_request_bytes + ENVELOPE_ALLOWANCE
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from events import Log, LogUnavailable
 from projections import tracking
 from projections.base import Projection
+from projections.log_guard import LogGuard
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +45,16 @@ class Runner:
         projections: Sequence[Projection],
         batch_size: int = 500,
         partitions: Iterable[int] | None = None,
+        guard: LogGuard | None = None,
     ):
         """``partitions``: the log partitions this runner applies (default all), so that several
-        projection workers can split a topic between them."""
+        projection workers can split a topic between them. ``guard``: when it names a problem
+        (the log is another one, or went backwards), the runner applies nothing."""
         self.engine = engine
         self.log = log_
         self.projections = list(projections)
         self.batch_size = batch_size
+        self.guard = guard
         self.partitions = sorted(set(partitions)) if partitions is not None else list(range(log_.partitions))
         unknown = [p for p in self.partitions if not 0 <= p < log_.partitions]
         if unknown:
@@ -86,6 +90,8 @@ class Runner:
         """Apply at most one batch per (projection, partition); return how many events were read."""
         wanted = set(names) if names is not None else None
         total = 0
+        if self.guard is not None and self.guard.problem():
+            return 0  # never apply a stranger's events over these views (the guard logs why)
         with self._apply_lock:  # one applying thread per process; other processes use the CAS
             ends = {p: self.log.end(p) for p in self.partitions}
             with self.engine.connect() as conn:

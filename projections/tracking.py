@@ -24,6 +24,16 @@ positions = sa.Table(
 )
 
 
+#: The identity of the log the positions above belong to (one row): see projections/log_guard.py.
+projected_log = sa.Table(
+    "polku_projected_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("identity", sa.String(300), nullable=False),
+    sa.Column("recorded", sa.String(40), nullable=False),
+)
+
+
 @dataclass(frozen=True)
 class Applied:
     partition: int
@@ -71,6 +81,22 @@ def advance(
         .values(**values)
     )
     return result.rowcount == 1
+
+
+def highest_applied(conn: sa.Connection) -> dict[int, int]:
+    """partition -> the highest next offset any projection has reached there."""
+    query = sa.select(positions.c.partition, sa.func.max(positions.c.next_offset)).group_by(positions.c.partition)
+    return {partition: highest for partition, highest in conn.execute(query)}
+
+
+def recorded_log(conn: sa.Connection) -> str | None:
+    return conn.execute(sa.select(projected_log.c.identity).where(projected_log.c.id == 1)).scalar()
+
+
+def record_log(conn: sa.Connection, identity: str, recorded: str) -> None:
+    """Note ``identity`` as the log the positions belong to (replacing any earlier one)."""
+    conn.execute(projected_log.delete())
+    conn.execute(projected_log.insert().values(id=1, identity=identity, recorded=recorded))
 
 
 def reset(conn: sa.Connection, projection: str) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 
-from events import Event, Position
+from events import Event, EventTooLarge, Position
 
 
 def make_events(n: int, key: str = "learner-1", start: int = 0) -> list[Event]:
@@ -94,3 +95,18 @@ class LogContract:
         log.append(make_events(2, key="k", start=4))
         rest = log.read(partition, first[-1].offset + 1)
         assert [r.event.data["n"] for r in first + rest] == list(range(6))
+
+    def test_identity_is_stable_for_one_log(self, log):
+        first = log.identity()
+        log.append(make_events(2))
+        assert first and log.identity() == first
+
+    def test_an_event_over_the_size_limit_is_refused_and_nothing_of_its_batch_is_appended(self, log):
+        log.max_event_bytes = 2_000
+        small = make_events(1, key="size")
+        big = Event(type="test.happened", key="size", data={"text": "x" * 3_000})
+        with pytest.raises(EventTooLarge) as refused:
+            log.append(small + [big])
+        assert refused.value.limit == 2_000
+        assert all(log.end(p) == 0 for p in range(log.partitions)), "all or nothing"
+        assert len(log.append(small)) == 1, "an event under the limit still goes through"

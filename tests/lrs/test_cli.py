@@ -70,6 +70,7 @@ def test_credentials_are_stored_hashed(tmp_path):
 def test_projections_status_shows_position_end_and_lag(tmp_path):
     env = _env(tmp_path)
     result = subprocess.run(POLKU + ["projections", "status"], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
-    header, *rows = result.stdout.splitlines()
+    log_line, header, *rows = result.stdout.splitlines()
+    assert log_line.startswith("log: sql:"), "names the log it projects"
     assert header.split() == ["projection", "partition", "applied", "end", "lag"]
     assert any(row.split()[0] == "statements" for row in rows)
