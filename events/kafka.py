@@ -113,9 +113,10 @@ class KafkaLog(Log):
             log.warning("%s", warning)
 
     # ---- clients ------------------------------------------------------------------------------
-    def _new_producer(self) -> KafkaProducer:
+    def _new_producer(self, bootstrap_timeout_ms: int | None = None) -> KafkaProducer:
+        common = self._common | ({"bootstrap_timeout_ms": max(bootstrap_timeout_ms, 100)} if bootstrap_timeout_ms else {})
         return KafkaProducer(
-            **self._common,
+            **common,
             acks="all",
             linger_ms=0,
             max_block_ms=self._timeout_ms,
@@ -215,10 +216,7 @@ class KafkaLog(Log):
         encoded = [(e.key.encode("utf-8"), encode(e)) for e in events]
         self.check_sizes([key + value for key, value in encoded])
         deadline = time.monotonic() + self._timeout_s
-        with self._write_lock:
-            if self._producer is None:
-                self._producer = self._rebuilt("producer", self._new_producer)
-            producer = self._producer
+        producer = self._current_producer(deadline)
         try:
             futures = [producer.send(self.topic, key=key, value=value) for key, value in encoded]
             producer.flush(timeout=_remaining(deadline))
@@ -230,6 +228,17 @@ class KafkaLog(Log):
             self._discard_producer(producer)
             raise LogUnavailable(f"Kafka did not acknowledge the events on {self.topic!r}: {exc}") from exc
         return [Position(m.partition, m.offset) for m in metadata]
+
+    def _current_producer(self, deadline: float) -> KafkaProducer:
+        """The producer, built anew if the last one failed -- all within the append's deadline."""
+        if not self._write_lock.acquire(timeout=_remaining(deadline)):
+            raise LogUnavailable(f"Kafka did not accept the events on {self.topic!r} in time (producer being rebuilt)")
+        try:
+            if self._producer is None:
+                self._producer = self._rebuilt("producer", lambda: self._new_producer(int(_remaining(deadline) * 1000)))
+            return self._producer
+        finally:
+            self._write_lock.release()
 
     def _discard_producer(self, producer: KafkaProducer) -> None:
         """Throw a failed producer away (the next append builds a new one), without waiting for it."""

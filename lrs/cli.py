@@ -219,11 +219,10 @@ def log_accept(yes: bool) -> None:
         click.echo(f"PROBLEM: {problem}")
         if not yes:
             click.confirm(f"Accept {identity} as Polku's log and rebuild every view from it?", abort=True)
-        services.guard.accept()
         runner = services.runner
         total = sum(runner.log.end(p) for p in range(runner.log.partitions)) * len(runner.projections)
         with click.progressbar(length=total, label="rebuilding every projection") as bar:
-            applied = runner.rebuild([p.name for p in runner.projections], progress=bar.update)
+            identity, applied = runner.accept_log(progress=bar.update)
         click.echo(f"accepted {identity}; replayed {applied} event(s)")
     except LogUnavailable as exc:
         raise click.ClickException(f"the log is unavailable: {exc}") from None

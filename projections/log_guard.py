@@ -16,7 +16,8 @@ While either differs, appends answer 503 with a message naming the problem, the 
 nothing, and ``polku projections status`` says so. The way out is for an operator: restore the
 log, or accept the new log and rebuild every projection from it (``polku log accept``).
 
-The check costs a couple of requests to the log, so its answer is reused for ``max_age`` seconds;
+The check costs a couple of requests to the log, so its answer is reused for ``max_age`` seconds
+and renewed in the background (a request never waits for a log that does not answer);
 between checks, an append whose offset lies below a position applied before it is caught from
 the positions alone (:meth:`LogGuard.check` reads them, :meth:`LogGuard.check_positions` compares).
 """
@@ -52,23 +53,42 @@ class LogGuard:
         self._checked_at = float("-inf")
         self._problem: str | None = None
         self._reported: str | None = None
+        self._looked = False
 
     def problem(self) -> str | None:
-        """What is wrong with the log, or None; recomputed at most every ``max_age`` seconds."""
-        if time.monotonic() - self._checked_at < self.max_age:
-            return self._problem
+        """What is wrong with the log, or None. The first call looks; later calls answer at once
+        and, when the answer is older than ``max_age``, look again in the background, so a
+        request never waits on a log that does not answer."""
+        if self._checked_at == float("-inf") and not self._looked:
+            return self.refresh()
+        if time.monotonic() - self._checked_at >= self.max_age and self._lock.acquire(blocking=False):
+            threading.Thread(target=self._refresh_locked, name="polku-log-guard", daemon=True).start()
+        return self._problem
+
+    def refresh(self) -> str | None:
+        """Look at the log now and return what is wrong with it, or None."""
         with self._lock:
-            if time.monotonic() - self._checked_at < self.max_age:
-                return self._problem
-            try:
-                self._problem = self._compute()
-            except LogUnavailable:
-                pass  # cannot tell now: keep the last answer; appends fail on their own meanwhile
-            self._checked_at = time.monotonic()
-            if self._problem and self._problem != self._reported:
-                log.error("%s", self._problem)
-            self._reported = self._problem
-            return self._problem
+            self._look()
+        return self._problem
+
+    def _refresh_locked(self) -> None:
+        try:
+            self._look()
+        finally:
+            self._lock.release()
+
+    def _look(self) -> None:
+        try:
+            self._problem = self._compute()
+        except LogUnavailable:
+            pass  # cannot tell now: keep the last answer; appends fail on their own meanwhile
+        except (OperationalError, DBAPIError):
+            pass  # the database is away: requests fail on their own
+        self._looked = True
+        self._checked_at = time.monotonic()
+        if self._problem and self._problem != self._reported:
+            log.error("%s", self._problem)
+        self._reported = self._problem
 
     def check(self) -> dict[int, int]:
         """Raise :class:`LogMismatch` naming the problem, if there is one; else return the highest
@@ -88,7 +108,7 @@ class LogGuard:
         for position in positions:
             highest_here = highest.get(position.partition, 0)
             if position.offset < highest_here:
-                self._checked_at = float("-inf")  # look again at once
+                self._checked_at = float("-inf")  # look again on the next call
                 raise LogMismatch(_backwards(position.partition, position.offset, highest_here))
 
     def _compute(self) -> str | None:
@@ -115,14 +135,13 @@ class LogGuard:
                 return _backwards(partition, end, applied)
         return None
 
-    def accept(self) -> str:
-        """Record the log found now as the one Polku projects, and forget positions in partitions
-        it does not have; the caller rebuilds every projection next."""
+    def accept(self, conn: sa.Connection) -> str:
+        """Record the log found now as the one Polku projects and forget positions in partitions
+        it does not have, in the caller's transaction, which also empties the projections
+        (:meth:`projections.runner.Runner.accept_log`)."""
         identity = self.log.identity()
-        with self.engine.begin() as conn:
-            tracking.record_log(conn, identity, utc_iso())
-            conn.execute(tracking.positions.delete().where(tracking.positions.c.partition >= self.log.partitions))
-        self._checked_at = float("-inf")
+        tracking.record_log(conn, identity, utc_iso())
+        conn.execute(tracking.positions.delete().where(tracking.positions.c.partition >= self.log.partitions))
         return identity
 
 

@@ -202,6 +202,20 @@ class Runner:
             for partition, applied in sorted(by_partition.items())
         ]
 
+    def accept_log(self, progress: Callable[[int], None] | None = None) -> tuple[str, int]:
+        """Take the log found now as the one to project (see projections/log_guard.py): record it,
+        empty every projection and reset its positions in one transaction, then replay. Returns
+        the log's identity and the events applied."""
+        if self.guard is None:
+            raise ValueError("a runner without a guard has no recorded log to replace")
+        with self.engine.begin() as conn:
+            identity = self.guard.accept(conn)
+            for projection in self.projections:
+                projection.reset(conn)
+                tracking.reset(conn, projection.name)
+        self.guard.refresh()
+        return identity, self.catch_up(None, progress)
+
     def rebuild(self, names: Iterable[str], progress: Callable[[int], None] | None = None) -> int:
         """Empty the named projections and replay the whole log into them."""
         names = list(names)

@@ -4,6 +4,8 @@ accepts the new log."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import sqlalchemy as sa
 
@@ -56,7 +58,7 @@ def test_a_partition_that_ends_below_an_applied_position_is_a_problem(engine):
     runner.catch_up()
     with engine.begin() as conn:  # an older backup of the log comes back: its last events are gone
         conn.execute(log_table.delete().where(log_table.c.log_offset >= 3))
-    problem = guard.problem()
+    problem = guard.refresh()
     assert problem and "went backwards" in problem and "partition 0" in problem
 
 
@@ -92,8 +94,18 @@ def test_accepting_the_new_log_and_rebuilding_clears_the_problem(engine):
     new_guard, new_runner = world(engine, stranger)
     assert new_guard.problem()
 
-    assert new_guard.accept() == stranger.identity()
-    assert new_runner.rebuild(["statements"]) == 2
-    assert new_guard.problem() is None
+    assert new_runner.accept_log() == (stranger.identity(), 2)
+    assert new_guard.refresh() is None
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(store.statements)).scalar() == 2
+
+
+def test_a_stale_answer_is_renewed_in_the_background_without_waiting(engine):
+    guard, _runner = world(engine, SqlLog(engine))
+    assert guard.problem() is None
+    with engine.begin() as conn:
+        tracking.record_log(conn, "sql:another", "2026-01-01T00:00:00.000000Z")
+    deadline = time.monotonic() + 5
+    while guard.problem() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "not the one Polku projects" in (guard.problem() or "")
