@@ -96,7 +96,8 @@ class KafkaLog(Log):
         self._producer: KafkaProducer | None = None
         self._reader: KafkaConsumer | None = None
         self._prober: KafkaConsumer | None = None
-        self._write_lock = threading.Lock()
+        self._swap_lock = threading.Lock()
+        self._build_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._probe_lock = threading.Lock()
         self._warnings: list[str] = []
@@ -230,19 +231,28 @@ class KafkaLog(Log):
         return [Position(m.partition, m.offset) for m in metadata]
 
     def _current_producer(self, deadline: float) -> KafkaProducer:
-        """The producer, built anew if the last one failed -- all within the append's deadline."""
-        if not self._write_lock.acquire(timeout=_remaining(deadline)):
+        """The producer, built anew if the last one failed -- all within the append's deadline.
+        One thread builds while the others wait for it, bounded by their own deadlines; the swap
+        lock is only ever held for an assignment, so discarding a producer never waits."""
+        with self._swap_lock:
+            if self._producer is not None:
+                return self._producer
+        if not self._build_lock.acquire(timeout=_remaining(deadline)):
             raise LogUnavailable(f"Kafka did not accept the events on {self.topic!r} in time (producer being rebuilt)")
         try:
-            if self._producer is None:
-                self._producer = self._rebuilt("producer", lambda: self._new_producer(int(_remaining(deadline) * 1000)))
-            return self._producer
+            with self._swap_lock:
+                if self._producer is not None:
+                    return self._producer
+            producer = self._rebuilt("producer", lambda: self._new_producer(int(_remaining(deadline) * 1000)))
+            with self._swap_lock:
+                self._producer = producer
+            return producer
         finally:
-            self._write_lock.release()
+            self._build_lock.release()
 
     def _discard_producer(self, producer: KafkaProducer) -> None:
         """Throw a failed producer away (the next append builds a new one), without waiting for it."""
-        with self._write_lock:
+        with self._swap_lock:
             if self._producer is producer:
                 self._producer = None
         threading.Thread(target=_quietly, args=(lambda: producer.close(timeout=0),), daemon=True).start()
