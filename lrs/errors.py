@@ -87,6 +87,25 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return response
 
 
+#: How much of a refused body is read and dropped so that its connection can carry the next
+#: request; a larger body is left unread and its connection closes.
+DRAIN_LIMIT = 64 * 1024 * 1024
+
+
+def _drain_body() -> None:
+    """Read and drop the body of a request refused for its size (bounded), so that a keep-alive
+    client's next request on the same connection is not lost."""
+    length = request.content_length or 0
+    if not 0 < length <= DRAIN_LIMIT:
+        return
+    stream = request.environ.get("wsgi.input")
+    try:
+        while length > 0 and (chunk := stream.read(min(length, 1 << 16))):
+            length -= len(chunk)
+    except (OSError, ValueError):
+        pass  # the client went away: nothing to keep alive
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(XAPIError)
     def _xapi(error: XAPIError):
@@ -99,6 +118,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         if error.code == 413:
+            _drain_body()
             return error_response(413, "request body exceeds the configured limit")
         return error_response(error.code or 500, error.description or error.name)
 

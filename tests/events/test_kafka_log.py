@@ -12,7 +12,7 @@ pytest.importorskip("kafka", reason="kafka-python is not installed; Kafka tests 
 
 from kafka import KafkaConsumer, TopicPartition  # noqa: E402
 
-from events import LogUnavailable  # noqa: E402
+from events import Event, EventTooLarge, LogUnavailable  # noqa: E402
 from events.kafka import KafkaLog  # noqa: E402
 from tests.events.contract import LogContract, make_events, read_all  # noqa: E402
 from tests.fixtures.broker import free_port  # noqa: E402
@@ -103,3 +103,61 @@ def test_an_existing_topic_is_reused_with_its_real_partition_count(kafka_bootstr
         assert again.end(positions[0].partition) == positions[-1].offset + 1
     finally:
         again.close()
+
+
+def _topic_configs(bootstrap: str, topic: str) -> dict[str, str]:
+    from kafka import KafkaAdminClient
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        found = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    finally:
+        admin.close()
+    return {name: entry["value"] for name, entry in found["topic"][topic].items()}
+
+
+def test_a_topic_polku_creates_keeps_events_forever_and_admits_the_largest_event(kafka_bootstrap, kafka_topic):
+    log = KafkaLog(kafka_bootstrap, topic=kafka_topic, partitions=2, max_event_bytes=3_000_000)
+    try:
+        configs = _topic_configs(kafka_bootstrap, kafka_topic)
+        assert configs["retention.ms"] == "-1" and configs["retention.bytes"] == "-1"
+        assert int(configs["max.message.bytes"]) >= 3_000_000
+        assert configs["min.insync.replicas"] == "1"
+        assert log.warnings() == []
+        big = Event(type="test.happened", key="big", data={"text": "x" * 2_000_000})
+        assert len(log.append([big])) == 1, "an event over Kafka's 1 MB default goes through"
+    finally:
+        log.close()
+
+
+def test_an_existing_topic_with_finite_retention_is_a_warning(kafka_bootstrap, kafka_topic):
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin.create_topics([NewTopic(kafka_topic, 1, 1, topic_configs={"retention.ms": "604800000"})])
+    admin.close()
+    log = KafkaLog(kafka_bootstrap, topic=kafka_topic)
+    try:
+        (warning,) = log.warnings()
+        assert "retention.ms=604800000" in warning and "retention.ms=-1" in warning
+    finally:
+        log.close()
+
+
+def test_an_existing_topics_smaller_message_limit_lowers_the_event_limit(kafka_bootstrap, kafka_topic):
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin.create_topics([NewTopic(kafka_topic, 1, 1, topic_configs={"max.message.bytes": "20000"})])
+    admin.close()
+    log = KafkaLog(kafka_bootstrap, topic=kafka_topic, max_event_bytes=1_000_000)
+    try:
+        assert log.max_event_bytes < 20_000
+        with pytest.raises(EventTooLarge):
+            log.append([Event(type="test.happened", key="k", data={"text": "x" * 30_000})])
+        assert log.end(0) == 0
+    finally:
+        log.close()

@@ -1,0 +1,37 @@
+"""One size limit in every mode (issue 8): a statement within POLKU_MAX_REQUEST_BYTES is stored
+on either log -- also past Kafka's 1 MB default message size, because Polku creates its topic to
+admit it -- and a larger one is 413 naming the limit, with nothing stored."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.fixtures.statements_builders import statement
+
+V2 = {"X-Experience-API-Version": "2.0.0"}
+LIMIT = 2_000_000
+
+
+def with_text(size: int) -> dict:
+    return statement(result={"response": "x" * size})
+
+
+@pytest.mark.parametrize("mode", ["embedded", pytest.param("scale-out", marks=[pytest.mark.postgres, pytest.mark.kafka])])
+def test_the_statement_size_limit_is_the_same_in_every_mode(fresh_lrs, mode):
+    lrs = fresh_lrs(mode, POLKU_MAX_REQUEST_BYTES=str(LIMIT))
+    session = requests.Session()
+    session.auth = lrs.auth
+
+    under = with_text(1_500_000)
+    stored = session.post(lrs.endpoint + "/statements", json=under, headers=V2, timeout=60)
+    assert stored.status_code == 200, stored.text
+    got = session.get(lrs.endpoint + "/statements", params={"statementId": under["id"]}, headers=V2, timeout=60)
+    assert got.status_code == 200 and got.json()["result"]["response"] == under["result"]["response"]
+
+    over = with_text(LIMIT + 1000)
+    refused = session.post(lrs.endpoint + "/statements", json=over, headers=V2, timeout=60)
+    assert refused.status_code == 413
+    assert "limit" in refused.json()["error"]["message"]
+    # the same keep-alive connection carries the next request: the refused body was read and dropped
+    assert session.get(lrs.endpoint + "/statements", params={"statementId": over["id"]}, headers=V2).status_code == 404
