@@ -12,6 +12,7 @@ from lrs import errors
 from lrs.services import Services, build_services
 from lrs.settings import Settings
 from lrs.versioning import HEADER
+from schemas import strict_json
 
 
 def configure_logging(settings: Settings) -> None:
@@ -36,6 +37,19 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for blueprint, prefix in blueprints():
         app.register_blueprint(blueprint, url_prefix=prefix)
     errors.register(app)
+
+    @app.before_request
+    def _no_unstorable_text():
+        """A query or form parameter no store can hold (U+0000) is 400 naming it, on every route."""
+        sources = [request.args]
+        if request.mimetype == "application/x-www-form-urlencoded":  # the 1.0.3 Alternate Request Syntax
+            request.get_data(cache=True)  # keep the raw body for the resource, which reads it itself
+            sources.append(request.form)
+        for source in sources:
+            for name, value in source.items(multi=True):
+                problem = strict_json.text_problem(name) or strict_json.text_problem(value)
+                if problem:
+                    raise errors.BadRequest(f"{name.replace(chr(0), '?')[:40]}: {problem}")
 
     @app.after_request
     def _version_header(response):

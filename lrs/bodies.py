@@ -11,24 +11,23 @@ each part's headers, and that each part's bytes really have the hash its header 
 every part belongs to an attachment and every attachment has its part is
 :func:`lrs.attachments.check`'s business, after validation.
 
-JSON is parsed strictly: a key repeated within one object is refused, since the two values would
-make the statement mean two things (and its signature and fingerprint ambiguous); so is JSON nested
-deeper than :data:`MAX_DEPTH`, which no statement needs and which recursive code could not handle.
+JSON is parsed strictly (:mod:`schemas.strict_json`): a key repeated within one object, JSON nested
+deeper than :data:`MAX_DEPTH`, a non-finite number, a string with U+0000 or a lone surrogate are all
+400 naming where they are, so that nothing reaches the log that a projection cannot store.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from events.blobs import digest_matches
 from lrs import multipart
 from lrs.errors import BadRequest
+from schemas import strict_json
 
 HASH_HEADER = "x-experience-api-hash"
-#: Statements nest a dozen levels; extensions a few more. Deeper JSON is refused, not recursed into.
-MAX_DEPTH = 64
+MAX_DEPTH = strict_json.MAX_DEPTH
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,9 @@ class StatementsBody:
 
 
 def parse_json(raw: bytes, what: str = "the request body") -> Any:
-    """``raw`` as JSON, or :class:`BadRequest` saying why not (bad UTF-8, syntax, repeated keys)."""
+    """``raw`` as strict JSON (:mod:`schemas.strict_json`), or :class:`BadRequest` saying why not
+    and where (bad UTF-8, syntax, repeated keys, depth, U+0000, lone surrogates, non-finite
+    numbers)."""
     if not raw.strip():
         raise BadRequest(f"{what} is empty; send a statement or an array of statements")
     try:
@@ -48,48 +49,9 @@ def parse_json(raw: bytes, what: str = "the request body") -> Any:
     except UnicodeDecodeError:
         raise BadRequest(f"{what} is not UTF-8 encoded") from None
     try:
-        document = json.loads(text, object_pairs_hook=_no_repeated_keys)
-    except _RepeatedKey as exc:
-        raise BadRequest(f"{what}: the key {exc.key!r} appears twice in one JSON object") from None
-    except ValueError as exc:
-        raise BadRequest(f"{what} is not valid JSON ({_position(exc)})") from None
-    except RecursionError:
-        raise BadRequest(f"{what} nests JSON deeper than {MAX_DEPTH} levels") from None
-    if _depth(document) > MAX_DEPTH:
-        raise BadRequest(f"{what} nests JSON deeper than {MAX_DEPTH} levels")
-    return document
-
-
-def _depth(document: Any) -> int:
-    """How deeply arrays and objects nest in ``document`` (iteratively: no recursion limit)."""
-    deepest, stack = 0, [(document, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, (dict, list)):
-            deepest = max(deepest, depth)
-            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
-    return deepest
-
-
-class _RepeatedKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _RepeatedKey(key)
-        result[key] = value
-    return result
-
-
-def _position(exc: ValueError) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
-    return "malformed"
+        return strict_json.loads(text)
+    except strict_json.JsonProblem as exc:
+        raise BadRequest(f"{exc.path or what}: {exc.problem}") from None
 
 
 def read_statements_body(raw: bytes, content_type: str | None) -> StatementsBody:

@@ -7,7 +7,6 @@ standard as in statements are all rejected).
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, Iterable
@@ -18,6 +17,7 @@ from events import utc_iso
 from lrs.errors import BadRequest
 from lrs.validation_rules import is_iri, is_mailto_iri, is_sha1_hex, is_uuid, parse_timestamp
 from projections.statements import IFIS, agent_key
+from schemas import strict_json
 
 
 def only(allowed: Iterable[str]) -> None:
@@ -73,8 +73,8 @@ def agent(name: str = "agent") -> tuple[dict[str, Any], str]:
     """An Agent object (JSON) with exactly one identifier, and its key."""
     raw = text(name)
     try:
-        value = json.loads(raw)
-    except ValueError:
+        value = strict_json.loads(raw)
+    except strict_json.JsonProblem:
         raise BadRequest(f"{name}: must be an Agent as JSON, e.g. {{\"mbox\": \"mailto:aino@example.org\"}}") from None
     if not isinstance(value, dict):
         raise BadRequest(f"{name}: must be a JSON object (an Agent)")

@@ -9,7 +9,6 @@ through :mod:`lrs.programmes` (onto the log); reads come from the cohort project
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from datetime import date
 from typing import Any
@@ -22,6 +21,7 @@ from lrs.auth import require
 from lrs.errors import BadRequest, NotFound
 from lrs.services import services
 from projections.cohort_views import Cohort, CohortViews, Item, Programme
+from schemas import strict_json
 
 blueprint = Blueprint("programmes", __name__)
 
@@ -33,9 +33,11 @@ def json_body() -> Any:
     if (request.mimetype or "application/json") != "application/json":
         raise BadRequest(f"Content-Type {request.mimetype!r} is not supported here; send application/json")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the request body is not valid JSON") from None
+        return strict_json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadRequest("the request body is not UTF-8 encoded") from None
+    except strict_json.JsonProblem as exc:
+        raise BadRequest(f"{exc.path or 'the request body'}: {exc.problem}") from None
 
 
 def views() -> CohortViews:

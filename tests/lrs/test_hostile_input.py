@@ -1,0 +1,74 @@
+"""Nothing reaches the log that a projection cannot apply (DESIGN invariant 7; issue 9, defects 1,
+5 and 13): a string holding U+0000 or a lone surrogate, and a number that is not finite, are
+400 naming the field, in both modes -- and the statements after them are stored and readable."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures.statements_builders import statement
+from tests.fixtures.xapi_client import XapiClient
+
+#: (what the client sends, as raw JSON text, inside an otherwise valid statement) -> field named
+BAD_STRINGS = {
+    "mbox NUL": ('"actor": {"mbox": "mailto:aino\\u0000@example.org"}', "actor.mbox"),
+    "instructor name NUL": (
+        '"actor": {"mbox": "mailto:aino@example.org"}, '
+        '"context": {"instructor": {"name": "Ee\\u0000va", "mbox": "mailto:eeva@example.org"}}',
+        "context.instructor.name",
+    ),
+    "lone surrogate": ('"actor": {"mbox": "mailto:aino@example.org", "name": "A\\ud800"}', "actor.name"),
+    "NUL in an extension key": (
+        '"actor": {"mbox": "mailto:aino@example.org"}, "result": {"extensions": {"http://x.example/\\u0000": 1}}',
+        "result.extensions",
+    ),
+}
+BAD_NUMBERS = {
+    "NaN": ("NaN", "result.score.raw"),
+    "Infinity": ("Infinity", "result.score.raw"),
+    "-Infinity": ("-Infinity", "result.score.raw"),
+    "1e999": ("1e999", "result.score.raw"),
+}
+
+
+def raw_statement(fields: str) -> bytes:
+    return (
+        '{"id": "%s", %s, "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"}, '
+        '"object": {"id": "http://example.org/activities/a"}}' % (statement()["id"], fields)
+    ).encode()
+
+
+@pytest.fixture(scope="module")
+def api(lrs_server):
+    return XapiClient(lrs_server)
+
+
+def post_raw(api: XapiClient, body: bytes):
+    return api.session.post(api.base + "/statements", data=body, headers={"Content-Type": "application/json"}, timeout=30)
+
+
+@pytest.mark.parametrize("case", list(BAD_STRINGS))
+def test_a_string_no_projection_can_store_is_400_naming_the_field(api, case):
+    fields, named = BAD_STRINGS[case]
+    response = post_raw(api, raw_statement(fields))
+    assert response.status_code == 400, response.text
+    assert named in response.json()["error"]["message"]
+    after = statement()
+    assert api.post(after).status_code == 200
+    assert api.get(statementId=after["id"]).status_code == 200, "the projections go on"
+
+
+@pytest.mark.parametrize("case", list(BAD_NUMBERS))
+def test_a_number_that_is_not_finite_is_400_naming_the_field(api, case):
+    number, named = BAD_NUMBERS[case]
+    body = raw_statement('"actor": {"mbox": "mailto:aino@example.org"}, "result": {"score": {"raw": %s}}' % number)
+    response = post_raw(api, body)
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert named in message and "finite" in message
+
+
+def test_a_nul_in_a_query_parameter_is_400_not_an_outage(api):
+    response = api.get(verb="http://adlnet.gov/expapi/verbs/\x00")
+    assert response.status_code == 400
+    assert "verb" in response.json()["error"]["message"]
