@@ -51,7 +51,21 @@ def encode(event: Event) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+#: The type of an event read back from a record that is not a Polku envelope (a stranger wrote to
+#: the topic, or the bytes are damaged): it carries why, and projections set it aside.
+UNDECODABLE = "polku.undecodable"
+
+
 def decode(raw: bytes | str) -> Event:
-    """Parse bytes produced by :func:`encode`."""
-    body = json.loads(raw)
-    return Event(type=body["type"], key=body["key"], data=body["data"], id=body["id"], recorded=body["recorded"])
+    """Parse bytes produced by :func:`encode`. Anything else becomes an :data:`UNDECODABLE` event
+    saying why, so that a reader never fails on one record."""
+    try:
+        body = json.loads(raw)
+        event = Event(type=body["type"], key=body["key"], data=body["data"], id=body["id"], recorded=body["recorded"])
+        if not (isinstance(event.type, str) and isinstance(event.key, str) and isinstance(event.data, dict)):
+            raise TypeError("type, key and data must be a string, a string and an object")
+        return event
+    except (ValueError, KeyError, TypeError) as exc:
+        size = len(raw) if raw is not None else 0
+        why = f"{type(exc).__name__}: {str(exc)[:200]}"
+        return Event(type=UNDECODABLE, key="", data={"error": f"not a Polku event ({why}); {size} bytes"}, id="", recorded="")

@@ -176,7 +176,10 @@ def projections() -> None:
 
 @projections.command("status")
 def projections_status() -> None:
-    """Show each projection's applied position, the log end and the lag, per partition."""
+    """Show each projection's applied position, the log end and the lag, per partition; events
+    set aside; and what is wrong with the log, if anything (then the exit status is 1)."""
+    from projections import tracking
+
     services = _services(_settings())
     try:
         problem = services.guard.problem()
@@ -184,6 +187,10 @@ def projections_status() -> None:
         click.echo(f"{'projection':<16}{'partition':>10}{'applied':>12}{'end':>12}{'lag':>10}")
         for s in services.runner.status():
             click.echo(f"{s.projection:<16}{s.partition:>10}{s.applied:>12}{s.end:>12}{s.lag:>10}")
+        with services.engine.connect() as conn:
+            set_aside = tracking.dead_letter_counts(conn)
+        for name, count in sorted(set_aside.items()):
+            click.echo(f"SET ASIDE: {count} event(s) {name} could not apply (table polku_dead_letters)")
         for warning in services.log.warnings():
             click.echo(f"WARNING: {warning}")
     except LogUnavailable as exc:

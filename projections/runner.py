@@ -15,14 +15,25 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
-from events import Log, LogUnavailable
+from events import UNDECODABLE, Log, LogUnavailable, utc_iso
 from projections import tracking
 from projections.base import Projection
 from projections.log_guard import LogGuard
 
 log = logging.getLogger(__name__)
+
+#: Failures of the database or the log, not of an event: retried, never set aside.
+TRANSIENT = (LogUnavailable, OperationalError, InterfaceError)
+
+
+def _describe(exc: BaseException) -> str:
+    """What went wrong, without the statement's content (a driver's message may quote its SQL
+    parameters, which hold personal data)."""
+    orig = getattr(exc, "orig", None)
+    detail = str(orig if orig is not None else exc).strip().splitlines()
+    return f"{type(orig or exc).__name__}: {detail[0][:300] if detail else ''}"
 
 
 @dataclass(frozen=True)
@@ -127,11 +138,23 @@ class Runner:
         """Apply one batch to every projection of ``group`` (all at ``start``) in one transaction.
 
         Returns the events read times the projections fed, so progress counts each projection.
+        If an event cannot be applied, the batch is applied again one event at a time, each in a
+        savepoint, and what still fails is set aside as a dead letter (DESIGN invariant 7): one
+        event never stalls a projection. A database or log outage is not the event's fault and
+        is raised, to be retried.
         """
         records = self.log.read(partition, start, self.batch_size)
         if not records:
             return 0
-        next_offset, recorded = records[-1].offset + 1, records[-1].event.recorded
+        try:
+            return self._commit(group, partition, start, records, careful=False)
+        except TRANSIENT:
+            raise
+        except Exception:  # noqa: BLE001 - an event no projection code foresaw; found and set aside below
+            return self._commit(group, partition, start, records, careful=True)
+
+    def _commit(self, group: list[Projection], partition: int, start: int, records: list, careful: bool) -> int:
+        next_offset, recorded = records[-1].offset + 1, records[-1].event.recorded or None
         with self.engine.begin() as conn:
             for projection in group:
                 if not tracking.advance(conn, projection.name, partition, start, next_offset, recorded):
@@ -139,11 +162,31 @@ class Runner:
                     return 0
             for projection in group:
                 for record in records:
-                    if record.event.type in projection.event_types:
+                    if record.event.type == UNDECODABLE:
+                        self._set_aside(conn, projection, record, record.event.data.get("error", "undecodable"))
+                    elif record.event.type not in projection.event_types:
+                        continue
+                    elif not careful:
                         projection.apply(conn, record)
+                    else:
+                        try:
+                            with conn.begin_nested():
+                                projection.apply(conn, record)
+                        except TRANSIENT:
+                            raise
+                        except Exception as exc:  # noqa: BLE001 - this event's own fault: set it aside
+                            self._set_aside(conn, projection, record, _describe(exc))
         for projection in group:
             self.committed[(projection.name, partition)] = next_offset
         return len(records) * len(group)
+
+    def _set_aside(self, conn: sa.Connection, projection: Projection, record, error: str) -> None:
+        event = record.event
+        tracking.set_aside(conn, projection.name, record.partition, record.offset, event.id, event.type, error, utc_iso())
+        log.error(
+            "projection %s set aside event %s (%s) at %d:%d: %s",
+            projection.name, event.id or "-", event.type, record.partition, record.offset, error,
+        )
 
     # ---- running beside the server --------------------------------------------------------
     def start(self, idle_sleep: float = 0.05) -> None:
@@ -178,15 +221,26 @@ class Runner:
             self._thread = None
 
     def run_forever(self, idle_sleep: float = 0.05) -> None:
+        """Apply until stopped. The loop outlives every error: an outage pauses it with backoff,
+        and an unexpected error is logged (with its traceback, once per kind in a row) and
+        retried the same way -- never a live process whose runner silently died."""
         backoff = idle_sleep
+        last_error = ""
         while not self._stop.is_set():
             try:
                 applied = self.run_once()
                 backoff = idle_sleep
-            except (LogUnavailable, OperationalError, DBAPIError) as exc:
-                log.warning("projection runner paused: %s", type(exc).__name__)
+                last_error = ""
+            except TRANSIENT as exc:
+                log.warning("projection runner paused: %s", _describe(exc))
                 applied = 0
                 backoff = min(backoff * 2, 5.0)
+            except Exception as exc:  # noqa: BLE001 - the loop must survive what it did not foresee
+                if _describe(exc) != last_error:
+                    log.exception("projection runner failed; retrying")
+                last_error = _describe(exc)
+                applied = 0
+                backoff = min(max(backoff, 0.5) * 2, 30.0)
             if not applied:
                 self._wake.wait(backoff)
                 self._wake.clear()

@@ -34,6 +34,20 @@ projected_log = sa.Table(
 )
 
 
+#: Events a projection could not apply, set aside so that the rest goes on (DESIGN invariant 7).
+dead_letters = sa.Table(
+    "polku_dead_letters",
+    metadata,
+    sa.Column("projection", sa.String(100), primary_key=True),
+    sa.Column("partition", sa.Integer, primary_key=True),
+    sa.Column("log_offset", sa.BigInteger, primary_key=True),
+    sa.Column("event_id", sa.String(64), nullable=False),
+    sa.Column("event_type", sa.String(100), nullable=False),
+    sa.Column("error", sa.String(1000), nullable=False),
+    sa.Column("set_aside", sa.String(40), nullable=False),
+)
+
+
 @dataclass(frozen=True)
 class Applied:
     partition: int
@@ -99,7 +113,22 @@ def record_log(conn: sa.Connection, identity: str, recorded: str) -> None:
     conn.execute(projected_log.insert().values(id=1, identity=identity, recorded=recorded))
 
 
+def set_aside(conn: sa.Connection, projection: str, partition: int, offset: int, event_id: str, event_type: str, error: str, now: str) -> None:
+    conn.execute(
+        dead_letters.insert().values(
+            projection=projection, partition=partition, log_offset=offset, event_id=event_id[:64],
+            event_type=event_type[:100], error=error[:1000], set_aside=now,
+        )
+    )
+
+
+def dead_letter_counts(conn: sa.Connection) -> dict[str, int]:
+    query = sa.select(dead_letters.c.projection, sa.func.count()).group_by(dead_letters.c.projection)
+    return {projection: count for projection, count in conn.execute(query)}
+
+
 def reset(conn: sa.Connection, projection: str) -> None:
     conn.execute(
         positions.update().where(positions.c.projection == projection).values(next_offset=0, last_recorded=None)
     )
+    conn.execute(dead_letters.delete().where(dead_letters.c.projection == projection))

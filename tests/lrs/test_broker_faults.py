@@ -245,3 +245,21 @@ class TcpProxy:
     def __exit__(self, *exc) -> None:
         self.stopping.set()
         self.server.close()
+
+
+def test_a_record_on_the_topic_that_is_not_a_polku_event_is_set_aside_and_the_rest_goes_on(fresh_lrs, kafka_bootstrap):
+    from kafka import KafkaProducer
+
+    lrs = fresh_lrs("scale-out")
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    for partition in range(4):  # whichever partition the next statement lands in
+        producer.send(lrs.env["POLKU_KAFKA_TOPIC"], value=b'{"hello": "a stranger wrote this"}', partition=partition).get(timeout=30)
+    producer.close()
+    body = statement()
+    response = requests.post(lrs.endpoint + "/statements", json=body, auth=lrs.auth, headers=V2, timeout=60)
+    assert response.status_code == 200, response.text
+    found = requests.get(lrs.endpoint + "/statements", params={"statementId": body["id"]}, auth=lrs.auth, headers=V2, timeout=30)
+    assert found.status_code == 200, "the projection worker went on past the stranger's records"
+    status = lrs.cli("projections", "status")
+    assert "SET ASIDE: 4 event(s) statements could not apply" in status.stdout
+    assert all(p.poll() is None for p in lrs.processes.values())

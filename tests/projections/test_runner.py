@@ -4,19 +4,26 @@ effect is applied exactly once, across crashes, competing runners and rebuilds."
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
 
-from events import Event
+from events import Event, Record, decode
 from events.memory import MemoryLog
 from events.sql import SqlLog
+from projections import tracking
 from projections.base import Projection
 from projections.runner import Runner
 
 
+class SimulatedCrash(BaseException):
+    """The process dies here (not an error an event caused: nothing catches it)."""
+
+
 class Tally(Projection):
-    """Counts events per key; fails on demand to simulate a crash in the middle of a batch."""
+    """Counts events per key; crashes on demand in the middle of a batch, and cannot apply an
+    event whose data says ``poison``."""
 
     name = "tally"
     event_types = frozenset({"counted"})
@@ -32,7 +39,9 @@ class Tally(Projection):
     def apply(self, conn, record):
         self.seen += 1
         if self.fail_at is not None and self.seen == self.fail_at:
-            raise RuntimeError("simulated crash")
+            raise SimulatedCrash()
+        if record.event.data.get("poison"):
+            raise ValueError("this event cannot be applied")
         key = record.event.key
         row = conn.execute(sa.select(self.table.c.n).where(self.table.c.key == key)).first()
         if row is None:
@@ -82,7 +91,7 @@ def test_crash_in_the_middle_of_a_batch_leaves_neither_effect_nor_position(engin
     crashing = Tally(fail_at=6)
     runner = Runner(engine, log, [crashing], batch_size=10)
     runner.setup()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(SimulatedCrash):
         runner.catch_up()
     assert crashing.totals(engine) == {}, "the failed batch changed nothing"
     assert sum(s.applied for s in runner.status()) == 0 or log.partitions > 1
@@ -147,3 +156,66 @@ def test_runners_on_disjoint_partitions_together_apply_the_whole_log(engine):
 def test_a_runner_refuses_a_partition_the_log_does_not_have(engine):
     with pytest.raises(ValueError):
         Runner(engine, MemoryLog(partitions=2), [Tally()], partitions=[2])
+
+
+def test_an_event_a_projection_cannot_apply_is_set_aside_and_the_rest_goes_on(engine, log):
+    poison = Event(type="counted", key="k0", data={"poison": True})
+    log.append(events(5, keys=1) + [poison] + events(4, keys=1))
+    tally = Tally()
+    runner = Runner(engine, log, [tally], batch_size=4)
+    runner.setup()
+    runner.catch_up()
+    assert tally.totals(engine) == {"k0": 9}, "every other event applied, each once"
+    assert all(s.lag == 0 for s in runner.status())
+    with engine.connect() as conn:
+        assert tracking.dead_letter_counts(conn) == {"tally": 1}
+        (letter,) = conn.execute(sa.select(tracking.dead_letters)).all()
+    assert letter.event_id == poison.id and "ValueError" in letter.error
+    assert runner.rebuild(["tally"]) == 10 and tally.totals(engine) == {"k0": 9}
+    with engine.connect() as conn:
+        assert tracking.dead_letter_counts(conn) == {"tally": 1}, "a rebuild sets it aside again, once"
+
+
+def test_a_record_that_is_not_a_polku_event_is_set_aside_for_every_projection(engine):
+    class Strangers(MemoryLog):
+        def read(self, partition, offset, limit=500):
+            return [
+                r if r.offset != 2 else Record(r.partition, r.offset, decode(b'{"hello": "world"}'))
+                for r in super().read(partition, offset, limit)
+            ]
+
+    log = Strangers()
+    log.append(events(5, keys=1))
+    tally = Tally()
+    runner = Runner(engine, log, [tally])
+    runner.setup()
+    runner.catch_up()
+    assert tally.totals(engine) == {"k0": 4}
+    with engine.connect() as conn:
+        (letter,) = conn.execute(sa.select(tracking.dead_letters)).all()
+    assert letter.log_offset == 2 and "not a Polku event" in letter.error
+
+
+def test_the_runner_thread_survives_an_unexpected_error(engine):
+    class Flaky(MemoryLog):
+        failures = 2
+
+        def end(self, partition):
+            if Flaky.failures:
+                Flaky.failures -= 1
+                raise RuntimeError("something nobody foresaw")
+            return super().end(partition)
+
+    log = Flaky()
+    log.append(events(3, keys=1))
+    tally = Tally()
+    runner = Runner(engine, log, [tally])
+    runner.setup()
+    runner.start(idle_sleep=0.01)
+    try:
+        deadline = time.monotonic() + 20
+        while tally.totals(engine) != {"k0": 3} and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        runner.stop()
+    assert tally.totals(engine) == {"k0": 3}
