@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 SCOPES = frozenset(
     {
@@ -47,6 +48,16 @@ credentials = sa.Table(
 )
 
 
+#: One random key of this installation's, shared by every worker and host through the database:
+#: it signs what the server hands out and takes back (``more`` tokens).
+server_key = sa.Table(
+    "polku_server_key",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key_hex", sa.String(128), nullable=False),
+)
+
+
 @dataclass(frozen=True)
 class Credential:
     key: str
@@ -66,6 +77,20 @@ class CredentialStore:
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
         metadata.create_all(engine)
+
+    def signing_key(self) -> bytes:
+        """The installation's signing key, made by the first process that asks."""
+        with self._engine.connect() as conn:
+            found = conn.execute(sa.select(server_key.c.key_hex).where(server_key.c.id == 1)).scalar()
+        if found is None:
+            try:
+                with self._engine.begin() as conn:
+                    found = secrets.token_hex(32)
+                    conn.execute(server_key.insert().values(id=1, key_hex=found))
+            except IntegrityError:  # another process made it first
+                with self._engine.connect() as conn:
+                    found = conn.execute(sa.select(server_key.c.key_hex).where(server_key.c.id == 1)).scalar()
+        return bytes.fromhex(found)
 
     def create(self, name: str, scopes: set[str] | frozenset[str]) -> tuple[Credential, str]:
         """Create a credential; return it with its secret, which is not stored and not shown again."""

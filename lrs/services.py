@@ -34,6 +34,8 @@ class Services:
     credentials: CredentialStore
     blobs: BlobStore
     documents: DocumentStore
+    #: signs what the server hands out and takes back (``more`` tokens); one per installation
+    signing_key: bytes
 
     def close(self) -> None:
         self.runner.stop()
@@ -62,6 +64,7 @@ def build_services(settings: Settings) -> Services:
     _ensure_sqlite_folder(settings.sqlalchemy_url)
     engine = make_engine(settings.sqlalchemy_url)
     log_ = open_log(settings, engine)
+    credentials = CredentialStore(engine)
     guard = LogGuard(engine, log_)
     runner = Runner(engine, log_, all_projections(), guard=guard)
     runner.setup()
@@ -74,7 +77,8 @@ def build_services(settings: Settings) -> Services:
         guard=guard,
         consistency=Consistency(engine, log_, runner if settings.projections_in_process else None),
         statements=StatementReader(engine),
-        credentials=CredentialStore(engine),
+        credentials=credentials,
+        signing_key=credentials.signing_key(),
         blobs=BlobStore(engine),
         documents=DocumentStore(engine),
     )

@@ -9,6 +9,8 @@ restart, without server-side cursors.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import uuid
 from dataclasses import dataclass
@@ -114,26 +116,36 @@ def statement_filter(query: Mapping[str, Any]) -> StatementFilter:
 
 # ---- more tokens -------------------------------------------------------------------------------
 
-def more_token(query: Mapping[str, Any], after: tuple[str, str]) -> str:
-    token = json.dumps({"q": dict(query), "after": list(after)}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(token).decode().rstrip("=")
+def more_token(query: Mapping[str, Any], after: tuple[str, str], key: bytes) -> str:
+    """The query and the position after the last statement returned, signed with the server's
+    key (HMAC-SHA256), so that a client can carry it but not change it."""
+    payload = base64.urlsafe_b64encode(json.dumps({"q": dict(query), "after": list(after)}, separators=(",", ":")).encode())
+    return payload.decode().rstrip("=") + "." + _signature(payload.rstrip(b"="), key)
 
 
-def from_more_token(params: Mapping[str, str]) -> tuple[dict[str, Any], tuple[str, str]]:
-    """(query, after) from the parameters of a ``more`` URL."""
+def from_more_token(params: Mapping[str, str], key: bytes, settings: Settings) -> tuple[dict[str, Any], tuple[str, str]]:
+    """(query, after) from the parameters of a ``more`` URL, once its signature holds; the page
+    size is capped again by today's settings."""
     if set(params) != {"more"}:
         raise BadRequest("more: cannot be combined with other parameters")
-    raw = params["more"]
+    payload, _, signature = params["more"].partition(".")
+    if not hmac.compare_digest(_signature(payload.encode("ascii", "replace"), key), signature):
+        raise BadRequest("more: not a token this server issued")
     try:
-        decoded = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         query, after = decoded["q"], tuple(decoded["after"])
         if not isinstance(query, dict) or len(after) != 2 or not all(isinstance(a, str) for a in after):
             raise ValueError
-        if "limit" not in query or "format" not in query:
+        if not isinstance(query.get("limit"), int) or "format" not in query:
             raise ValueError
     except (ValueError, KeyError, TypeError):
         raise BadRequest("more: not a token this server issued") from None
+    query["limit"] = min(max(query["limit"], 1), settings.max_page_size)
     return query, after  # type: ignore[return-value]
+
+
+def _signature(payload: bytes, key: bytes) -> str:
+    return base64.urlsafe_b64encode(hmac.new(key, b"polku-more:" + payload, hashlib.sha256).digest()).decode().rstrip("=")
 
 
 # ---- values ------------------------------------------------------------------------------------

@@ -121,7 +121,7 @@ def _read(req: XapiRequest) -> Response:
     authorize(req.headers.get("Authorization"), "statements/read", "all/read")
     languages = formats.accepted_languages(req.headers.get("Accept-Language"))
     if "more" in req.args:
-        query, after = statement_queries.from_more_token(req.args)
+        query, after = statement_queries.from_more_token(req.args, services().signing_key, services().settings)
         return _page(query, after, languages)
     parsed = statement_queries.parse(req.args, services().settings, g.xapi_version)
     if isinstance(parsed, Single):
@@ -143,7 +143,7 @@ def _page(query: dict[str, Any], after: tuple[str, str] | None, languages: list[
     page = services().statements.query(statement_queries.statement_filter(query), query["limit"], after)
     more = ""
     if page.next_after:
-        more = request.script_root + "/xapi/statements?more=" + statement_queries.more_token(query, page.next_after)
+        more = request.script_root + "/xapi/statements?more=" + statement_queries.more_token(query, page.next_after, services().signing_key)
     document = {"statements": [formats.apply(s, query["format"], languages) for s in page.statements], "more": more}
     return _respond(document, page.statements, query.get("attachments", False))
 

@@ -72,3 +72,37 @@ def test_a_nul_in_a_query_parameter_is_400_not_an_outage(api):
     response = api.get(verb="http://adlnet.gov/expapi/verbs/\x00")
     assert response.status_code == 400
     assert "verb" in response.json()["error"]["message"]
+
+
+def test_a_forged_or_altered_more_token_is_400_and_a_real_one_pages_on(api):
+    import base64
+    import json
+
+    for _ in range(3):
+        assert api.post(statement(actor="pager")).status_code == 200
+    first = api.get(agent={"mbox": "mailto:pager@example.org"}, limit=1)
+    assert first.status_code == 200
+    more = first.json()["more"]
+    assert more, "three statements, one per page"
+    assert api.get_url(more).status_code == 200
+    assert len(api.get_url(more).json()["statements"]) == 1
+
+    token = more.split("more=", 1)[1]
+    payload, _, signature = token.partition(".")
+    query = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    query["q"]["limit"] = 100_000
+    forged_payload = base64.urlsafe_b64encode(json.dumps(query).encode()).decode().rstrip("=")
+    for forged in (forged_payload, f"{forged_payload}.{signature}", "not-a-token", f"{payload}.{signature[:-2]}AA"):
+        response = api.get(more=forged)
+        assert response.status_code == 400, (forged, response.text)
+        assert "more" in response.json()["error"]["message"]
+
+
+def test_a_nul_in_a_document_id_is_400_naming_it_not_unavailable(api):
+    response = api.session.put(
+        api.base + "/activities/state",
+        params={"activityId": "http://example.org/a", "agent": '{"mbox": "mailto:aino@example.org"}', "stateId": "s\x00"},
+        json={"x": 1},
+    )
+    assert response.status_code == 400
+    assert "stateId" in response.json()["error"]["message"]
