@@ -1,0 +1,1 @@
+"""The revisions, oldest first: ``NNNN_what.py``, each revising the one before."""
