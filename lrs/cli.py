@@ -31,6 +31,7 @@ def _services(settings: Settings, wait: bool = False):
     """Open the services; with ``wait`` (serve, project), retry while the database or the log is
     not reachable yet -- one log line per attempt, backing off to 10 s, for at most
     ``POLKU_STARTUP_TIMEOUT_S`` -- as a service started beside its database and broker must."""
+    from lrs.schema import SchemaError
     from lrs.services import build_services
 
     deadline = time.monotonic() + settings.startup_timeout_s
@@ -39,6 +40,8 @@ def _services(settings: Settings, wait: bool = False):
         attempt += 1
         try:
             return build_services(settings)
+        except SchemaError as exc:  # says itself what to do; waiting would not change it
+            raise click.ClickException(str(exc)) from None
         except _UNREACHABLE as exc:
             remaining = deadline - time.monotonic()
             if not wait or remaining <= 0:
@@ -136,6 +139,49 @@ def project(idle_sleep: float, partitions: str | None) -> None:
     while not stop.wait(0.5):
         pass
     services.close()
+
+
+@main.group()
+def db() -> None:
+    """The database schema: apply migrations, show the revision."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending schema migrations (safe while other processes start or run)."""
+    from lrs import schema
+    from lrs.services import open_engine
+
+    engine = open_engine(_settings())
+    try:
+        applied = schema.upgrade(engine)
+    except schema.SchemaError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    for step in applied:
+        click.echo(f"applied {step.revision}: {step.description}")
+    click.echo(f"the database is at {schema.head()} (head)" if applied else f"the database is up to date at {schema.head()} (head)")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the database's schema revision and the one this Polku needs."""
+    from lrs import schema
+    from lrs.services import open_engine
+
+    engine = open_engine(_settings())
+    try:
+        at = schema.current(engine)
+        schema.check(engine)
+        verdict = "up to date"
+    except schema.SchemaError as exc:
+        verdict = str(exc)
+    finally:
+        engine.dispose()
+    click.echo(f"current: {at or '(none)'}")
+    click.echo(f"head:    {schema.head()}")
+    click.echo(verdict)
 
 
 @main.group()

@@ -11,6 +11,7 @@ from events import Log
 from events.blobs import BlobStore
 from events.claims import ClaimRegistry
 from events.sql import SqlLog, make_engine
+from lrs import schema
 from lrs.credentials import CredentialStore
 from lrs.documents import DocumentStore
 from lrs.settings import Settings
@@ -59,10 +60,21 @@ def open_log(settings: Settings, engine: sa.Engine) -> Log:
     return SqlLog(engine, max_event_bytes=settings.max_event_bytes)
 
 
-def build_services(settings: Settings) -> Services:
-    """Open the database and the log, create missing tables, and wire the read and write sides."""
+def open_engine(settings: Settings) -> sa.Engine:
+    """The database engine (a SQLite file's folder is made if missing)."""
     _ensure_sqlite_folder(settings.sqlalchemy_url)
-    engine = make_engine(settings.sqlalchemy_url)
+    return make_engine(settings.sqlalchemy_url)
+
+
+def build_services(settings: Settings) -> Services:
+    """Open the database, bring its schema to this code's revision (or insist that it is there,
+    as POLKU_MIGRATE says), open the log, and wire the read and write sides."""
+    engine = open_engine(settings)
+    try:
+        schema.prepare(engine, settings.migrate)
+    except BaseException:
+        engine.dispose()
+        raise
     log_ = open_log(settings, engine)
     credentials = CredentialStore(engine)
     guard = LogGuard(engine, log_)

@@ -14,6 +14,9 @@ from typing import Mapping
 SUPPORTED_VERSIONS = ("2.0.0", "1.0.3")
 #: Bytes an event may hold beyond the request it came from (stored, authority, envelope fields).
 ENVELOPE_ALLOWANCE = 64 * 1024
+#: POLKU_MIGRATE: ``auto`` applies pending schema migrations at start-up, ``check`` refuses to start
+#: until an operator has run ``polku db upgrade``.
+MIGRATE_MODES = ("auto", "check")
 
 
 class SettingsError(ValueError):
@@ -50,6 +53,7 @@ class Settings:
     max_page_size: int = 1000
     log_level: str = "INFO"
     authority_home_page: str = "https://polku.invalid/credentials"
+    migrate: str = "auto"
 
     @property
     def uses_kafka(self) -> bool:
@@ -87,6 +91,8 @@ class Settings:
         settings = cls(**values)
         if settings.default_version not in SUPPORTED_VERSIONS:
             raise SettingsError(f"POLKU_DEFAULT_VERSION must be one of {', '.join(SUPPORTED_VERSIONS)}")
+        if settings.migrate not in MIGRATE_MODES:
+            raise SettingsError(f"POLKU_MIGRATE must be one of {', '.join(MIGRATE_MODES)}")
         return settings
 
 
