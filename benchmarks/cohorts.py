@@ -34,6 +34,7 @@ import sqlalchemy as sa  # noqa: E402
 
 from events import Event  # noqa: E402
 from events.sql import SqlLog, make_engine  # noqa: E402
+from lrs import schema  # noqa: E402
 from lrs.settings import database_url_for_sqlalchemy  # noqa: E402
 from projections.cohort_views import CohortViews  # noqa: E402
 from projections.cohorts import COHORT_DEFINED, PROGRAMME_DEFINED, CohortProjection  # noqa: E402
@@ -118,6 +119,7 @@ def main() -> None:
         with engine.begin() as conn:
             conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
             conn.execute(sa.text("CREATE SCHEMA public"))
+    schema.upgrade(engine)
     log = SqlLog(engine)
     runner = Runner(engine, log, [CohortProjection()], batch_size=args.batch)
     runner.setup()

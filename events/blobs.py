@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from events.log import LogUnavailable
 
-metadata = sa.MetaData()
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
 
 blobs = sa.Table(
     "polku_blobs",
@@ -51,7 +51,6 @@ def digest_matches(digest: str, content: bytes) -> bool:
 class BlobStore:
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
-        metadata.create_all(engine)
 
     def put(self, contents: Mapping[str, bytes]) -> None:
         """Store every ``digest -> content`` pair at once (all or nothing); keys already held stay.

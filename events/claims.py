@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from events.log import LogUnavailable
 
-metadata = sa.MetaData()
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
 
 claims = sa.Table(
     "polku_claims",
@@ -41,7 +41,6 @@ class Claim(enum.Enum):
 class ClaimRegistry:
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
-        metadata.create_all(engine)
 
     def claim(self, namespace: str, fingerprints: Mapping[str, str]) -> dict[str, Claim]:
         """Claim every key of ``fingerprints`` at once.

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from events.envelope import Event, Record, decode, encode
 from events.log import Log, LogUnavailable, Position
 
-metadata = sa.MetaData()
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
 
 log_table = sa.Table(
     "polku_event_log",
@@ -70,7 +70,6 @@ class SqlLog(Log):
 
     def __init__(self, engine: sa.Engine, max_event_bytes: int | None = None) -> None:
         self._engine = engine
-        metadata.create_all(engine)
         if max_event_bytes is not None:
             self.max_event_bytes = max_event_bytes
 

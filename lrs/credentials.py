@@ -34,7 +34,7 @@ SCOPES = frozenset(
     }
 )
 
-metadata = sa.MetaData()
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
 
 credentials = sa.Table(
     "polku_credentials",
@@ -76,7 +76,6 @@ def _digest(salt: str, secret: str) -> str:
 class CredentialStore:
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
-        metadata.create_all(engine)
 
     def signing_key(self) -> bytes:
         """The installation's signing key, made by the first process that asks."""

@@ -61,7 +61,7 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 #: How often a write decides again after another writer changed the document under it.
 ATTEMPTS = 20
 
-metadata = sa.MetaData()
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
 
 documents = sa.Table(
     "xapi_documents",
@@ -240,7 +240,6 @@ def for_delete(pre: Preconditions) -> Callable[[Document | None], None]:
 class DocumentStore:
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
-        metadata.create_all(engine)
 
     def get(self, key: DocumentKey) -> Document | None:
         with _database(), self._engine.connect() as conn:

@@ -35,7 +35,7 @@ from projections.upserts import upsert
 LANGUAGE_MAPS = ("name", "description")
 COMPONENT_LISTS = ("choices", "scale", "source", "target", "steps")
 
-metadata = sa.MetaData()
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
 
 definitions = sa.Table(
     "xapi_activity_definitions",

@@ -26,7 +26,7 @@ from projections.statements import IFIS, STATEMENT_STORED, agent_key
 from projections.upserts import upsert
 
 
-metadata = sa.MetaData()
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
 
 agent_names = sa.Table(
     "xapi_agent_names",

@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 PROGRAMME_DEFINED = "programme.defined"
 COHORT_DEFINED = "cohort.defined"
 
-metadata = sa.MetaData()
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
 
 # ---- definitions ---------------------------------------------------------------------------
 
@@ -235,13 +235,13 @@ _INSERT_ROWS = rows.insert().from_select(
 #: projection workers on two partitions (PostgreSQL) cannot count a statement under a definition
 #: that is being replaced at that moment: counting statements takes the lock shared (once per
 #: transaction), a definition change takes it exclusively (and waits for the statements in flight).
+#: The migration that creates the table inserts the row (id 1); nothing deletes it.
 guard = sa.Table(
     "cohort_guard",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("revision", sa.Integer, nullable=False),
 )
-sa.event.listen(guard, "after_create", sa.DDL("INSERT INTO cohort_guard (id, revision) VALUES (1, 0)"))
 _SHARE_GUARD = sa.select(guard.c.revision).where(guard.c.id == 1).with_for_update(read=True)
 _TAKE_GUARD = guard.update().where(guard.c.id == 1).values(revision=guard.c.revision + 1)
 

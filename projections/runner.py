@@ -82,10 +82,11 @@ class Runner:
 
     # ---- set-up -------------------------------------------------------------------------
     def setup(self) -> None:
-        """Create the tracking table, every projection's tables, and zero positions."""
-        tracking.metadata.create_all(self.engine)
-        for projection in self.projections:
-            projection.metadata.create_all(self.engine)
+        """Record a zero position for every (projection, partition) that has none yet.
+
+        The tables themselves come from the migrations; runners starting at once may both do
+        this, and the rows they insert do not collide.
+        """
         with self.engine.begin() as conn:
             for projection in self.projections:
                 tracking.ensure_rows(conn, projection.name, self.log.partitions)

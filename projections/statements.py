@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 STATEMENT_STORED = "statement.stored"
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
 
-metadata = sa.MetaData()
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
 
 statements = sa.Table(
     "xapi_statements",

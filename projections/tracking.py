@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-metadata = sa.MetaData()
+from projections.upserts import insert_missing
+
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
 
 positions = sa.Table(
     "polku_projection_positions",
@@ -56,14 +58,11 @@ class Applied:
 
 
 def ensure_rows(conn: sa.Connection, projection: str, partitions: int) -> None:
-    """Create a zero position for every partition a projection has none for."""
-    existing = {
-        row.partition
-        for row in conn.execute(sa.select(positions.c.partition).where(positions.c.projection == projection))
-    }
-    for partition in range(partitions):
-        if partition not in existing:
-            conn.execute(positions.insert().values(projection=projection, partition=partition, next_offset=0))
+    """Create a zero position for every partition a projection has none for; a row another
+    runner inserts at the same moment is left as it is."""
+    insert_missing(
+        conn, positions, [{"projection": projection, "partition": p, "next_offset": 0} for p in range(partitions)]
+    )
 
 
 def applied(conn: sa.Connection, projection: str) -> dict[int, Applied]:

@@ -3,7 +3,7 @@
 
 Projections whose rows fold many events into one (keep the latest or the earliest stamp) use it
 so that applying an event is one round trip, and two projection workers inserting the same key
-at once do not collide.
+at once do not collide. :func:`insert_missing` is its plain sibling (``ON CONFLICT DO NOTHING``).
 """
 
 from __future__ import annotations
@@ -25,13 +25,24 @@ def upsert(
     the row where ``when(excluded)`` holds (``excluded`` names the row that was to be inserted)."""
     if not rows:
         return
-    dialect = {"postgresql": postgresql, "sqlite": sqlite}.get(conn.dialect.name)
-    if dialect is None:  # pragma: no cover - Polku runs on SQLite and PostgreSQL only
-        raise NotImplementedError(f"no upsert for {conn.dialect.name}")
-    statement = dialect.insert(table).values(rows)
+    statement = _dialect(conn).insert(table).values(rows)
     statement = statement.on_conflict_do_update(
         index_elements=[c.name for c in table.primary_key.columns],
         set_={name: statement.excluded[name] for name in update},
         where=when(statement.excluded),
     )
     conn.execute(statement)
+
+
+def insert_missing(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert those of ``rows`` whose primary key is not there yet (``ON CONFLICT DO NOTHING``):
+    also those another transaction inserts at the same moment are passed over, not an error."""
+    if rows:
+        conn.execute(_dialect(conn).insert(table).values(rows).on_conflict_do_nothing())
+
+
+def _dialect(conn: sa.Connection):
+    dialect = {"postgresql": postgresql, "sqlite": sqlite}.get(conn.dialect.name)
+    if dialect is None:  # pragma: no cover - Polku runs on SQLite and PostgreSQL only
+        raise NotImplementedError(f"no upsert for {conn.dialect.name}")
+    return dialect

@@ -14,8 +14,10 @@ class TestSqlLog(LogContract):
 
 def test_embedded_log_survives_reopening(sqlite_url):
     from events.sql import make_engine
+    from lrs.schema import upgrade
 
     engine = make_engine(sqlite_url)
+    upgrade(engine)
     positions = SqlLog(engine).append(make_events(4))
     engine.dispose()
     reopened = SqlLog(make_engine(sqlite_url))

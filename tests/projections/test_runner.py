@@ -58,6 +58,13 @@ def events(n: int, keys: int = 3, type_: str = "counted") -> list[Event]:
     return [Event(type=type_, key=f"k{i % keys}", data={"i": i}) for i in range(n)]
 
 
+@pytest.fixture
+def engine(engine):
+    """The migrated database plus the test projection's own table, which no migration makes."""
+    Tally().metadata.create_all(engine)
+    return engine
+
+
 @pytest.fixture(params=["memory-1", "memory-4", "sql"])
 def log(request, engine):
     if request.param == "sql":
@@ -219,3 +226,36 @@ def test_the_runner_thread_survives_an_unexpected_error(engine):
     finally:
         runner.stop()
     assert tally.totals(engine) == {"k0": 3}
+
+
+def test_runners_setting_up_at_once_all_succeed_and_record_each_position_once(engine):
+    log = MemoryLog(partitions=4)
+    runners = [Runner(engine, log, [Tally()]) for _ in range(6)]
+    start = threading.Barrier(len(runners))
+    errors: list[BaseException] = []
+
+    def set_up(runner):
+        start.wait()
+        try:
+            runner.setup()
+        except BaseException as exc:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=set_up, args=(r,)) for r in runners]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert [(s.projection, s.partition, s.applied) for s in runners[0].status()] == [("tally", p, 0) for p in range(4)]
+
+
+def test_setting_up_again_keeps_the_positions_already_applied(engine):
+    log = MemoryLog(partitions=2)
+    log.append(events(10))
+    runner = Runner(engine, log, [Tally()])
+    runner.setup()
+    runner.catch_up()
+    before = runner.status()
+    Runner(engine, log, [Tally()]).setup()
+    assert runner.status() == before and sum(s.applied for s in before) == 10
