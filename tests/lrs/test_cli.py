@@ -74,3 +74,72 @@ def test_projections_status_shows_position_end_and_lag(tmp_path):
     assert log_line.startswith("log: sql:"), "names the log it projects"
     assert header.split() == ["projection", "partition", "applied", "end", "lag"]
     assert any(row.split()[0] == "statements" for row in rows)
+
+
+# ---- the schema: polku db, and start-up ------------------------------------------------------------
+
+def _invoke(database_url: str, *args: str, **env: str):
+    from click.testing import CliRunner
+
+    from lrs.cli import main
+
+    return CliRunner().invoke(main, list(args), env={"POLKU_DATABASE_URL": database_url, **env})
+
+
+def test_db_upgrade_says_what_it_applied_and_then_that_it_is_up_to_date(database_url):
+    first = _invoke(database_url, "db", "upgrade")
+    assert first.exit_code == 0, first.output
+    assert "applied 0001" in first.output
+    again = _invoke(database_url, "db", "upgrade")
+    assert again.exit_code == 0, again.output
+    assert "up to date at 0001" in again.output and "applied" not in again.output
+
+
+def test_db_current_shows_the_revision_and_the_head(database_url):
+    before = _invoke(database_url, "db", "current")
+    assert before.exit_code == 0, before.output
+    assert before.output.splitlines()[:2] == ["current: (none)", "head:    0001"]
+    assert "polku db upgrade" in before.output
+    _invoke(database_url, "db", "upgrade")
+    after = _invoke(database_url, "db", "current")
+    assert after.output.splitlines() == ["current: 0001", "head:    0001", "up to date"]
+
+
+def test_serve_in_check_mode_refuses_a_database_that_is_behind_and_names_polku_db_upgrade(database_url):
+    result = _invoke(database_url, "serve", POLKU_MIGRATE="check")
+    assert result.exit_code != 0
+    assert "polku db upgrade" in result.output
+
+
+def test_serve_and_project_started_at_once_on_a_fresh_database_both_come_up(tmp_path, database_url):
+    """The race this replaced: both used to CREATE TABLE at once, and one died of it."""
+    env = _env(tmp_path) | {"POLKU_DATABASE_URL": database_url}
+    port = free_port()
+    commands = {"serve": ["serve", "--port", str(port)], "project": ["project"]}
+    outputs = {name: open(tmp_path / f"{name}.log", "w") for name in commands}
+    procs = {
+        name: subprocess.Popen(POLKU + args, env=env, cwd=ROOT, stdout=outputs[name], stderr=subprocess.STDOUT)
+        for name, args in commands.items()
+    }
+
+    def printed(name: str) -> str:
+        return (tmp_path / f"{name}.log").read_text()
+
+    try:
+        deadline = time.monotonic() + 60
+        serving = working = False
+        while not (serving and working) and time.monotonic() < deadline:
+            for name, proc in procs.items():
+                assert proc.poll() is None, f"polku {name} exited:\n{printed(name)}"
+            working = "projection worker:" in printed("project")
+            try:
+                serving = serving or requests.get(f"http://127.0.0.1:{port}/xapi/about", timeout=1).ok
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(0.1)
+        assert serving and working, printed("serve") + printed("project")
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+            proc.wait(timeout=30)
+        for output in outputs.values():
+            output.close()

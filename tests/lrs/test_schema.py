@@ -1,0 +1,206 @@
+"""The schema comes from the migrations: they build exactly the tables the models declare, an
+upgrade is idempotent and safe when many processes run it at once, and a database behind or ahead
+of the code is named as such (with what to run) before anything starts on it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+
+from events.sql import make_engine
+from lrs import schema
+from lrs.app import create_app
+from lrs.services import build_services
+from lrs.settings import Settings, SettingsError
+from tests.fixtures.server import POLKU, ROOT
+
+
+def differences(engine: sa.Engine) -> list:
+    with engine.connect() as conn:
+        return compare_metadata(schema.migration_context(conn), schema.target_metadata())
+
+
+def tables(engine: sa.Engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names()) - {schema.VERSION_TABLE}
+
+
+def stamp(engine: sa.Engine, revision: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"UPDATE {schema.VERSION_TABLE} SET version_num = :r"), {"r": revision})
+
+
+# ---- the migrations build the models ------------------------------------------------------------
+
+def test_the_migrations_build_exactly_the_tables_the_models_declare(blank_engine):
+    schema.upgrade(blank_engine)
+    assert differences(blank_engine) == []
+    assert tables(blank_engine) == set(schema.target_metadata().tables)
+
+
+def test_the_comparison_sees_a_lost_bytewise_collation_and_a_missing_index(engine):
+    """The check above would notice drift: a changed type (on PostgreSQL, the ``C`` collation of
+    a byte-wise column, which Alembic alone passes over) and a dropped index."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP INDEX ix_cohort_rows_week"))
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text('ALTER TABLE xapi_statements ALTER COLUMN stored TYPE VARCHAR(32) COLLATE "default"'))
+    found = set()
+    for diff in differences(engine):
+        if isinstance(diff, list):  # column changes come as a list of (kind, schema, table, column, ...)
+            found.update((kind, table) for kind, _schema, table, *_ in diff)
+        else:  # (kind, object)
+            found.add((diff[0], diff[1].name))
+    assert ("add_index", "ix_cohort_rows_week") in found
+    if engine.dialect.name == "postgresql":
+        assert ("modify_type", "xapi_statements") in found
+
+
+def test_the_cohort_guard_row_is_there_after_the_migrations(engine):
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT id, revision FROM cohort_guard")).all() == [(1, 0)]
+
+
+def test_the_initial_revision_downgrades_to_an_empty_database(engine):
+    with engine.connect() as conn:
+        command.downgrade(schema.alembic_config(conn), "base")
+        conn.commit()
+    assert tables(engine) == set()
+    assert schema.current(engine) is None
+
+
+# ---- upgrade, current, check --------------------------------------------------------------------
+
+def test_upgrade_applies_the_pending_revisions_once_and_then_nothing(blank_engine):
+    assert [step.revision for step in schema.upgrade(blank_engine)] == [schema.head()]
+    assert schema.upgrade(blank_engine) == []
+    assert schema.current(blank_engine) == schema.head()
+    schema.check(blank_engine)
+
+
+def test_an_empty_database_is_behind_and_check_names_polku_db_upgrade(blank_engine):
+    assert schema.current(blank_engine) is None
+    with pytest.raises(schema.SchemaBehind, match="polku db upgrade"):
+        schema.check(blank_engine)
+
+
+def test_a_database_at_a_revision_this_code_does_not_know_is_ahead_and_refused(engine):
+    stamp(engine, "9999_from_the_future")
+    with pytest.raises(schema.SchemaAhead, match="older than the database"):
+        schema.check(engine)
+    with pytest.raises(schema.SchemaAhead, match="older than the database"):
+        schema.upgrade(engine)
+    assert schema.current(engine) == "9999_from_the_future"
+
+
+def test_a_database_made_before_migrations_is_recorded_at_the_first_revision(blank_engine):
+    schema.target_metadata().create_all(blank_engine)  # what every constructor used to do
+    with blank_engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO cohort_guard (id, revision) VALUES (1, 0)"))
+    applied = schema.upgrade(blank_engine)
+    assert [step.revision for step in applied] == ["0001"] and "recorded" in applied[0].description
+    assert schema.current(blank_engine) == schema.head()
+    assert differences(blank_engine) == []
+
+
+def test_a_database_with_only_some_of_the_old_tables_is_refused_naming_the_missing_ones(blank_engine):
+    metadata = schema.target_metadata()
+    metadata.tables["polku_credentials"].create(blank_engine)
+    with pytest.raises(schema.SchemaError, match="polku_event_log"):
+        schema.upgrade(blank_engine)
+    assert tables(blank_engine) == {"polku_credentials"}
+
+
+# ---- many at once ---------------------------------------------------------------------------------
+
+def test_threads_upgrading_a_fresh_database_at_once_all_succeed(database_url):
+    engines = [make_engine(database_url) for _ in range(8)]
+    start = threading.Barrier(len(engines))
+    results: list = []
+
+    def run(engine):
+        start.wait()
+        try:
+            results.append(schema.upgrade(engine))
+        except BaseException as exc:  # noqa: BLE001 - surfaced by the assertion below
+            results.append(exc)
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert not [r for r in results if isinstance(r, BaseException)], results
+        assert sorted(len(r) for r in results) == [0] * 7 + [1], "exactly one applied the revision"
+        assert differences(engines[0]) == []
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+def test_processes_running_polku_db_upgrade_at_once_on_a_fresh_database_all_succeed(database_url):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLKU_")} | {"POLKU_DATABASE_URL": database_url}
+    procs = [
+        subprocess.Popen(POLKU + ["db", "upgrade"], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(4)
+    ]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, outputs
+    assert sum("applied 0001" in out for out in outputs) == 1, outputs
+    assert sum("up to date" in out for out in outputs) == 3, outputs
+    engine = make_engine(database_url)
+    try:
+        assert differences(engine) == []
+    finally:
+        engine.dispose()
+
+
+# ---- at start-up ----------------------------------------------------------------------------------
+
+def test_services_in_auto_mode_migrate_a_fresh_database(database_url):
+    services = build_services(Settings(database_url=database_url, run_projections=False))
+    try:
+        schema.check(services.engine)
+        assert services.credentials.list() == []
+    finally:
+        services.close()
+
+
+def test_services_in_check_mode_refuse_a_database_that_is_behind_naming_polku_db_upgrade(blank_engine, database_url):
+    with pytest.raises(schema.SchemaBehind, match="polku db upgrade"):
+        build_services(Settings(database_url=database_url, migrate="check"))
+    assert tables(blank_engine) == set(), "check mode changes nothing"
+
+
+def test_services_in_check_mode_start_on_a_database_at_head(engine, database_url):
+    services = build_services(Settings(database_url=database_url, migrate="check", run_projections=False))
+    services.close()
+
+
+@pytest.mark.parametrize("migrate", ["auto", "check"])
+def test_services_refuse_a_database_ahead_of_the_code_in_either_mode(engine, database_url, migrate):
+    stamp(engine, "9999_from_the_future")
+    with pytest.raises(schema.SchemaAhead, match="older than the database"):
+        build_services(Settings(database_url=database_url, migrate=migrate))
+
+
+def test_the_app_factory_migrates_a_fresh_database(database_url):
+    app = create_app(Settings(database_url=database_url, run_projections=False))
+    try:
+        assert app.test_client().get("/xapi/about").status_code == 200
+        schema.check(app.extensions["polku"].engine)
+    finally:
+        app.extensions["polku"].close()
+
+
+def test_polku_migrate_is_auto_by_default_and_accepts_only_auto_or_check():
+    assert Settings.from_env({}).migrate == "auto"
+    assert Settings.from_env({"POLKU_MIGRATE": "check"}).migrate == "check"
+    with pytest.raises(SettingsError, match="POLKU_MIGRATE"):
+        Settings.from_env({"POLKU_MIGRATE": "sometimes"})
