@@ -24,13 +24,19 @@ def _bytewise(length: int) -> sa.types.TypeEngine:
 
 
 def upgrade() -> None:
-    # ---- events/: the embedded log, claims, blobs ----
+    # ---- events/: the embedded log and its identity, claims, blobs ----
     op.create_table(
         "polku_event_log",
         sa.Column("log_offset", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("key", sa.String(512), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("log_offset"),
+    )
+    op.create_table(
+        "polku_event_log_identity",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("log_id", sa.String(64), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
         "polku_claims",
@@ -47,7 +53,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("digest"),
     )
 
-    # ---- lrs/: documents and credentials ----
+    # ---- lrs/: documents, credentials and the installation's signing key ----
     op.create_table(
         "xapi_documents",
         sa.Column("key", sa.String(64), nullable=False),
@@ -75,8 +81,14 @@ def upgrade() -> None:
         sa.Column("created", sa.String(40), nullable=False),
         sa.PrimaryKeyConstraint("key"),
     )
+    op.create_table(
+        "polku_server_key",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key_hex", sa.String(128), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
 
-    # ---- projections/tracking.py ----
+    # ---- projections/tracking.py: positions, the log they belong to, dead letters ----
     op.create_table(
         "polku_projection_positions",
         sa.Column("projection", sa.String(100), nullable=False),
@@ -84,6 +96,24 @@ def upgrade() -> None:
         sa.Column("next_offset", sa.BigInteger(), nullable=False),
         sa.Column("last_recorded", sa.String(40), nullable=True),
         sa.PrimaryKeyConstraint("projection", "partition"),
+    )
+    op.create_table(
+        "polku_projected_log",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("identity", sa.String(300), nullable=False),
+        sa.Column("recorded", sa.String(40), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_table(
+        "polku_dead_letters",
+        sa.Column("projection", sa.String(100), nullable=False),
+        sa.Column("partition", sa.Integer(), nullable=False),
+        sa.Column("log_offset", sa.BigInteger(), nullable=False),
+        sa.Column("event_id", sa.String(64), nullable=False),
+        sa.Column("event_type", sa.String(100), nullable=False),
+        sa.Column("error", sa.String(1000), nullable=False),
+        sa.Column("set_aside", sa.String(40), nullable=False),
+        sa.PrimaryKeyConstraint("projection", "partition", "log_offset"),
     )
 
     # ---- projections/statements.py: the statement store ----
@@ -275,7 +305,8 @@ def downgrade() -> None:
         "cohort_guard", "cohort_rows", "cohort_voids", "cohort_fact_contexts", "cohort_facts",
         "cohort_member_keys", "cohort_members", "cohort_cohorts", "cohort_programme_items", "cohort_programmes",
         "xapi_statement_refs", "xapi_voids", "xapi_statement_activities", "xapi_statement_agents", "xapi_statements",
-        "polku_projection_positions", "polku_credentials", "xapi_documents",
-        "polku_blobs", "polku_claims", "polku_event_log",
+        "polku_dead_letters", "polku_projected_log", "polku_projection_positions",
+        "polku_server_key", "polku_credentials", "xapi_documents",
+        "polku_blobs", "polku_claims", "polku_event_log_identity", "polku_event_log",
     ):
         op.drop_table(table)
