@@ -41,10 +41,17 @@ from typing import Any, Callable, Sequence, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
-from kafka.errors import KafkaError, MessageSizeTooLargeError, OffsetOutOfRangeError, TopicAlreadyExistsError
+from kafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    OffsetOutOfRangeError,
+    TopicAlreadyExistsError,
+)
 
 from events.envelope import Event, Record, decode, encode
-from events.log import EventTooLarge, Log, LogUnavailable, Position
+from events.log import EventTooLarge, Log, LogMisconfigured, LogUnavailable, Position
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +116,9 @@ class KafkaLog(Log):
             self._prober = self._new_consumer()
         except KafkaError as exc:
             self.close()
-            raise LogUnavailable(f"Kafka at {bootstrap_servers} is unavailable: {exc}") from exc
+            if getattr(exc, "retriable", False) or isinstance(exc, (KafkaConnectionError, KafkaTimeoutError)):
+                raise LogUnavailable(f"Kafka at {bootstrap_servers} is unavailable: {_first_line(exc)}") from exc
+            raise LogMisconfigured(f"Kafka refuses topic {topic!r} as configured: {_first_line(exc)}") from exc
         for warning in self._warnings:
             log.warning("%s", warning)
 
@@ -331,6 +340,12 @@ class KafkaLog(Log):
 
 def _remaining(deadline: float) -> float:
     return max(deadline - time.monotonic(), 0.0)
+
+
+def _first_line(exc: BaseException) -> str:
+    """An error's name and the start of its message (kafka-python's repeat the whole request)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:160] if text else ''}"
 
 
 def _quietly(close: Callable[[], Any]) -> None:

@@ -34,6 +34,11 @@ class LogUnavailable(Exception):
     """The log did not durably accept (or could not serve) a request; retrying later may work."""
 
 
+class LogMisconfigured(Exception):
+    """The log refuses Polku's settings (an invalid topic name, more replicas than brokers): no
+    retry can help; the operator must change a setting."""
+
+
 class EventTooLarge(ValueError):
     """An event is larger than the log accepts; nothing of its batch was appended."""
 

@@ -26,6 +26,9 @@ log_table = sa.Table(
     sa.Column("log_offset", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
     sa.Column("key", sa.String(512), nullable=False),
     sa.Column("payload", sa.LargeBinary, nullable=False),
+    # SQLite: never hand out an offset again, even after the last rows were deleted (a log must
+    # not reuse a position a projection has applied)
+    sqlite_autoincrement=True,
 )
 
 #: The embedded log's own identity: one row, written by the first process that asks for it.

@@ -263,3 +263,31 @@ def test_a_record_on_the_topic_that_is_not_a_polku_event_is_set_aside_and_the_re
     status = lrs.cli("projections", "status")
     assert "SET ASIDE: 4 event(s) statements could not apply" in status.stdout
     assert all(p.poll() is None for p in lrs.processes.values())
+
+
+def test_serve_and_project_started_at_once_on_a_fresh_database_come_up_five_times_in_a_row(fresh_lrs, kafka_bootstrap, request):
+    from tests.fixtures.databases import reset_postgres
+
+    lrs = fresh_lrs("scale-out")
+    for attempt in range(5):
+        lrs.kill()
+        reset_postgres(lrs.env["POLKU_DATABASE_URL"])  # as compose and systemd meet a new database
+        lrs.env["POLKU_KAFKA_TOPIC"] = f"{lrs.env['POLKU_KAFKA_TOPIC'].split('-')[0]}-{attempt}"
+        lrs.spawn("serve")
+        lrs.spawn("project")  # at the same moment: both migrate, under the database's lock
+        lrs.wait_ready(timeout=90)
+        lrs.key, lrs.secret = lrs.create_credential(name=f"attempt-{attempt}")
+        body = statement()
+        response = requests.post(lrs.endpoint + "/statements", json=body, auth=lrs.auth, headers=V2, timeout=60)
+        assert response.status_code == 200, f"attempt {attempt + 1}: {response.text}\n{lrs.logs()}"
+        assert all(p.poll() is None for p in lrs.processes.values()), f"attempt {attempt + 1}:\n{lrs.logs()}"
+
+
+def test_a_topic_kafka_refuses_is_a_clear_error_at_start_not_an_endless_wait(fresh_lrs, kafka_bootstrap):
+    lrs = fresh_lrs("scale-out")
+    lrs.kill()
+    lrs.env["POLKU_KAFKA_TOPIC"] = "statements~with~an~invalid~name"
+    done = lrs.cli("serve", "--port", str(lrs.port), check=False)
+    assert done.returncode != 0
+    assert "statements~with~an~invalid~name" in done.stderr and "InvalidTopicError" in done.stderr
+    assert "not reachable" not in done.stderr, "a setting no retry can fix is not waited for"

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(512), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("log_offset"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "polku_event_log_identity",
