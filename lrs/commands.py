@@ -23,7 +23,7 @@ from lrs.credentials import Credential
 from lrs.errors import BadRequest, Conflict, RequestTooLarge, Unavailable
 from lrs.normalise import normalise
 from lrs.services import Services
-from lrs.validation import validate_statements
+from lrs.validation import MAX_PROBLEMS, validate_statements
 from projections.log_guard import LogMismatch
 from projections.statements import STATEMENT_STORED, VOIDED_VERB, agent_key
 
@@ -34,13 +34,23 @@ CLAIMS = "statement-id"
 SHOWN_PROBLEMS = 5
 
 
-def check(body: Any, version: str, contents: dict[str, bytes] | None = None) -> list[dict[str, Any]]:
+def check(
+    body: Any, version: str, contents: dict[str, bytes] | None = None, max_statements: int | None = None
+) -> list[dict[str, Any]]:
     """The statements of a request body, once they are valid, their attachment parts match and
-    their signatures hold; else :class:`BadRequest` naming the first problems."""
+    their signatures hold; else :class:`BadRequest` naming the first problems, or
+    :class:`RequestTooLarge` for more than ``max_statements`` statements (checked first: the
+    cost of a request is bounded before any of it is validated)."""
+    if max_statements is not None and isinstance(body, list) and len(body) > max_statements:
+        raise RequestTooLarge(
+            f"the request holds {len(body)} statements; at most {max_statements} per request (POLKU_MAX_STATEMENTS_PER_REQUEST)"
+        )
     problems = validate_statements(body, version)
     if problems:
         shown = "; ".join(str(p) for p in problems[:SHOWN_PROBLEMS])
         more = f" (and {len(problems) - SHOWN_PROBLEMS} more)" if len(problems) > SHOWN_PROBLEMS else ""
+        if len(problems) >= MAX_PROBLEMS:
+            more = f" (and more; validation stops at {MAX_PROBLEMS} problems)"
         raise BadRequest(f"invalid statement: {shown}{more}")
     statements = body if isinstance(body, list) else [body]
     attachments.check(statements, contents or {})

@@ -49,6 +49,7 @@ class Settings:
     consistency_wait_s: float = 10.0
     default_version: str = "2.0.0"
     max_request_bytes: int = 20 * 1024 * 1024
+    max_statements_per_request: int = 1000
     page_size: int = 100
     max_page_size: int = 1000
     log_level: str = "INFO"

@@ -64,20 +64,26 @@ def validate_statement(statement: Any, version: str) -> list[Problem]:
     return problems.items
 
 
-def validate_statements(body: Any, version: str) -> list[Problem]:
-    """Everything wrong with a statements request body: one statement object, or a non-empty array
-    of them (paths then start with ``[i]``) in which no id appears twice."""
+#: Validation of a request stops once this many problems are found: a client needs the first
+#: few to fix its request, and a large body of junk must not cost the server more than that.
+MAX_PROBLEMS = 20
+
+
+def validate_statements(body: Any, version: str, max_problems: int = MAX_PROBLEMS) -> list[Problem]:
+    """What is wrong with a statements request body (the first ``max_problems`` things): one
+    statement object, or a non-empty array of them (paths then start with ``[i]``) in which no
+    id appears twice."""
     if isinstance(body, dict):
-        return validate_statement(body, version)
+        return validate_statement(body, version)[:max_problems]
     if not isinstance(body, list) or not body:
         return [Problem("", "the body must be a statement object or a non-empty array of statements")]
-    problems = [
-        Problem(_index_path(i, problem.path), problem.message)
-        for i, statement in enumerate(body)
-        for problem in validate_statement(statement, version)
-    ]
+    problems: list[Problem] = []
+    for i, statement in enumerate(body):
+        problems += [Problem(_index_path(i, p.path), p.message) for p in validate_statement(statement, version)]
+        if len(problems) >= max_problems:
+            return problems[:max_problems]
     problems += [Problem(path, message) for path, message in rules_.duplicate_ids(body)]
-    return problems
+    return problems[:max_problems]
 
 
 def rules_for(version: str) -> str:

@@ -110,7 +110,7 @@ def _write(req: XapiRequest) -> Response:
             if "id" in document and str(document["id"]).lower() != statement_id:
                 raise BadRequest("id: does not match the statementId parameter")
             document = dict(document, id=document.get("id", statement_id))
-    statements = commands.check(document, version, body.contents)
+    statements = commands.check(document, version, body.contents, services().settings.max_statements_per_request)
     ids = commands.store(services(), statements, credential, version, body.contents)
     return Response(status=204) if put else jsonify(ids)
 

@@ -106,3 +106,17 @@ def test_a_nul_in_a_document_id_is_400_naming_it_not_unavailable(api):
     )
     assert response.status_code == 400
     assert "stateId" in response.json()["error"]["message"]
+
+
+def test_more_statements_than_the_cap_are_413_naming_the_limit_before_any_is_validated(api):
+    cap = 1000  # POLKU_MAX_STATEMENTS_PER_REQUEST's default
+    response = api.post([{"junk": i} for i in range(cap + 1)])
+    assert response.status_code == 413
+    assert "at most 1000" in response.json()["error"]["message"]
+
+
+def test_a_body_of_junk_is_refused_after_the_first_problems_are_found(api):
+    response = api.post([{"junk": i} for i in range(1000)])
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert message.startswith("invalid statement: [0]") and "validation stops at 20 problems" in message
