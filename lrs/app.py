@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @app.after_request
     def _version_header(response):
         response.headers[HEADER] = g.get("xapi_version", settings.default_version)
+        response.headers["X-Content-Type-Options"] = "nosniff"  # a type is what it says, never sniffed
         return response
 
     @app.get("/")

@@ -91,8 +91,22 @@ def read(resource: Resource) -> Response:
         raise NotFound(f"no document with {resource.id_param} {document_id[:200]!r} here")
     response = Response(document.content, status=200)
     response.headers["Content-Type"] = document.content_type
+    if _is_active(document.content_type):
+        # a document is the client's bytes: a browser must never run them in Polku's origin
+        response.headers["Content-Disposition"] = "attachment"
+        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     _describe(response, document)
     return response
+
+
+#: Content types a browser would render or run rather than hand over as data.
+_ACTIVE = ("text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml", "text/javascript",
+           "application/javascript", "application/ecmascript", "text/ecmascript", "application/pdf", "multipart/")
+
+
+def _is_active(content_type: str) -> bool:
+    mimetype = (content_type or "").split(";")[0].strip().lower()
+    return mimetype.startswith(_ACTIVE) or mimetype.endswith("+xml")
 
 
 def write(resource: Resource) -> Response:

@@ -120,3 +120,21 @@ def test_a_body_of_junk_is_refused_after_the_first_problems_are_found(api):
     assert response.status_code == 400
     message = response.json()["error"]["message"]
     assert message.startswith("invalid statement: [0]") and "validation stops at 20 problems" in message
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "image/svg+xml", "application/xhtml+xml"])
+def test_a_document_of_active_content_is_served_as_an_attachment_never_rendered(api, content_type):
+    params = {"activityId": "http://example.org/a", "agent": '{"mbox": "mailto:aino@example.org"}', "stateId": content_type}
+    script = b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"
+    stored = api.session.put(api.base + "/activities/state", params=params, data=script, headers={"Content-Type": content_type})
+    assert stored.status_code == 204
+    served = api.session.get(api.base + "/activities/state", params=params)
+    assert served.status_code == 200 and served.content == script, "the bytes come back unchanged"
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert served.headers["Content-Disposition"] == "attachment"
+    assert "sandbox" in served.headers["Content-Security-Policy"]
+
+
+def test_every_response_says_nosniff(api):
+    for response in (api.get(limit=1), api.session.get(api.base + "/about"), api.get(statementId="not-a-uuid")):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
