@@ -308,7 +308,8 @@ class CohortViews:
             "pass_rate": passed / attempted if attempted else None,
             "mean_scaled_score": _mean(r["mean_scaled_score"] for r in rows if r["mean_scaled_score"] is not None),
             "mean_self_assessment_change": _mean(
-                r["self_assessment"]["latest"] - r["self_assessment"]["first"] for r in rows if r["self_assessment"]["count"]
+                # a change needs two self-assessments: a member with fewer has none, and is left out
+                r["self_assessment"]["latest"] - r["self_assessment"]["first"] for r in rows if r["self_assessment"]["count"] >= 2
             ),
             "mean_pre_post_delta": _mean(r["pre_post_delta"] for r in rows if r["pre_post_delta"] is not None),
         }

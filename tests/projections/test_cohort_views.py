@@ -330,6 +330,24 @@ def test_self_assessment_and_pre_post_delta(world):
     assert view["summary"]["pass_rate"] is None
 
 
+def test_a_member_with_one_self_assessment_has_no_change_and_is_left_out_of_the_mean(world):
+    world.define(cohort=cohort_body([person(1), person(2)]))
+    world.send(
+        statement(person(1), "completed", P + "self", "2026-02-05T10:00:00Z", result={"score": {"scaled": 0.2}}),
+        statement(person(1), "completed", P + "self", "2026-02-19T10:00:00Z", result={"score": {"scaled": 0.6}}),
+        statement(person(2), "completed", P + "self", "2026-02-05T10:00:00Z", result={"score": {"scaled": 0.9}}),
+    )
+    view = world.views.success("c")
+    assert member_row(view, 1)["self_assessment"]["count"] == 1
+    assert view["summary"]["mean_self_assessment_change"] == pytest.approx(0.4), "not (0.4 + 0) / 2"
+
+
+def test_with_no_member_of_two_self_assessments_the_mean_change_is_null_never_zero(world):
+    world.define(cohort=cohort_body([person(1)]))
+    world.send(statement(person(1), "completed", P + "self", "2026-02-05T10:00:00Z", result={"score": {"scaled": 0.9}}))
+    assert world.views.success("c")["summary"]["mean_self_assessment_change"] is None
+
+
 # ---- exactly once, voiding -----------------------------------------------------------------
 
 def test_a_repeated_id_counts_once(world):
