@@ -48,24 +48,43 @@ def bytewise(length: int) -> sa.types.TypeEngine:
     return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
 
 
-def make_engine(url: str, **kwargs) -> sa.Engine:
-    """An engine with the settings Polku needs: WAL and a busy timeout on SQLite."""
+def make_engine(url: str, connect_timeout_s: float = 5.0, statement_timeout_s: float = 30.0, **kwargs) -> sa.Engine:
+    """An engine with the settings Polku needs, every wait bounded (DESIGN invariant 10).
+
+    SQLite: WAL, and a busy timeout of ``statement_timeout_s`` for the write lock. PostgreSQL: a
+    connect timeout; ``statement_timeout`` and ``idle_in_transaction_session_timeout`` on every
+    session; TCP keepalives and ``tcp_user_timeout``, so that a connection into a network
+    partition fails within seconds instead of hanging for the kernel's minutes; a bounded wait
+    for a pooled connection; and a ping before a pooled connection is reused.
+    """
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        busy_ms = int(statement_timeout_s * 1000)
+        engine = sa.create_engine(url, connect_args={"timeout": statement_timeout_s, "check_same_thread": False}, **kwargs)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - driver hook
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
             cursor.close()
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return sa.create_engine(url, **kwargs)
+    kwargs.setdefault("pool_timeout", max(connect_timeout_s * 2, 5))
+    statement_ms = int(statement_timeout_s * 1000)
+    connect_args = {
+        "connect_timeout": max(int(connect_timeout_s), 1),
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        "tcp_user_timeout": max(int(connect_timeout_s * 2000), 5000),
+        "options": f"-c statement_timeout={statement_ms} -c idle_in_transaction_session_timeout={max(statement_ms * 2, 60000)}",
+    }
+    return sa.create_engine(url, connect_args=connect_args | kwargs.pop("connect_args", {}), **kwargs)
 
 
 class SqlLog(Log):

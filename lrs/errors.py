@@ -11,6 +11,7 @@ import logging
 import uuid
 
 from flask import Flask, jsonify, request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from events import LogUnavailable
@@ -114,6 +115,14 @@ def register(app: Flask) -> None:
     @app.errorhandler(LogUnavailable)
     def _log_unavailable(_error: LogUnavailable):
         return error_response(503, Unavailable.default_message, {"Retry-After": "1"})
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(error: DBAPIError):
+        # the storage boundary: a database that refuses, drops or times out a connection is an
+        # outage on every route, reads and authentication included -- 503, never a 500
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, type(getattr(error, "orig", error)).__name__)
+        return error_response(503, "the database is unavailable; retry later", {"Retry-After": "1"})
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

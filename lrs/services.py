@@ -63,7 +63,7 @@ def open_log(settings: Settings, engine: sa.Engine) -> Log:
 def open_engine(settings: Settings) -> sa.Engine:
     """The database engine (a SQLite file's folder is made if missing)."""
     _ensure_sqlite_folder(settings.sqlalchemy_url)
-    return make_engine(settings.sqlalchemy_url)
+    return make_engine(settings.sqlalchemy_url, settings.db_connect_timeout_s, settings.db_statement_timeout_s)
 
 
 def build_services(settings: Settings) -> Services:

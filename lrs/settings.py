@@ -41,6 +41,8 @@ class Settings:
     kafka_min_insync_replicas: int = 0
     log_timeout_s: float = 10.0
     startup_timeout_s: float = 300.0
+    db_connect_timeout_s: float = 5.0
+    db_statement_timeout_s: float = 30.0
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1

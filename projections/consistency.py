@@ -14,12 +14,16 @@ import time
 from typing import TYPE_CHECKING, Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from events import Log, LogUnavailable, Position, utc_iso
 from projections import tracking
 
 if TYPE_CHECKING:
     from projections.runner import Runner
+
+#: A watermark that is always true: nothing was recorded before it.
+EPOCH = "1970-01-01T00:00:00.000000Z"
 
 
 class Consistency:
@@ -78,7 +82,12 @@ class Consistency:
         if cached is not None and time.monotonic() - cached[0] < self.max_age:
             return cached[1]
         computed_at = time.monotonic()
-        through = self._compute(projection)
+        try:
+            through = self._compute(projection)
+        except (OperationalError, InterfaceError):
+            # the database is away: an older watermark is still true, and the beginning of time
+            # always is; the read that follows answers 503 on its own
+            return cached[1] if cached is not None else EPOCH
         with self._lock:
             self._cached[projection] = (computed_at, through)
         return through
@@ -98,6 +107,6 @@ class Consistency:
             if caught_up:
                 continue
             if row.last_recorded is None:
-                return "1970-01-01T00:00:00.000000Z"
+                return EPOCH
             through = min(through, row.last_recorded)
         return through

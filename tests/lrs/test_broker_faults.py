@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
+from tests.fixtures.proxy import TcpProxy
 from tests.fixtures.server import free_port
 from tests.fixtures.statements_builders import statement
 
@@ -197,54 +198,6 @@ def test_serve_and_project_started_before_the_database_wait_and_come_up_when_it_
         waited = (lrs.log_dir / "serve.log").read_text()
         assert "not reachable (attempt 2)" in waited and "OperationalError" in waited
         lrs.kill()
-
-
-class TcpProxy:
-    """Forwards a loopback port to another address, for as long as the ``with`` block lasts."""
-
-    def __init__(self, port: int, target: tuple[str, int]):
-        import socket
-
-        self.server = socket.create_server(("127.0.0.1", port), reuse_port=False)
-        self.target = target
-        self.stopping = threading.Event()
-
-    def __enter__(self) -> "TcpProxy":
-        threading.Thread(target=self._accept, daemon=True).start()
-        return self
-
-    def _accept(self) -> None:
-        import socket
-
-        self.server.settimeout(0.2)
-        while not self.stopping.is_set():
-            try:
-                client, _ = self.server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source, sink) -> None:
-        try:
-            while chunk := source.recv(65536):
-                sink.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            for s in (source, sink):
-                try:
-                    s.close()
-                except OSError:
-                    pass
-
-    def __exit__(self, *exc) -> None:
-        self.stopping.set()
-        self.server.close()
 
 
 def test_a_record_on_the_topic_that_is_not_a_polku_event_is_set_aside_and_the_rest_goes_on(fresh_lrs, kafka_bootstrap):
