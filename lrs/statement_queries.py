@@ -181,10 +181,9 @@ def _uuid(name: str, value: str) -> str:
 
 def _timestamp(name: str, value: str) -> str:
     try:
-        parsed = datetime.fromisoformat(value.replace("z", "Z"))
-    except ValueError:
-        raise BadRequest(f"{name}: must be an ISO 8601 timestamp") from None
-    return utc_iso(parsed)  # no time zone: UTC
+        return utc_iso(datetime.fromisoformat(value.replace("z", "Z")))  # no time zone: UTC
+    except (ValueError, OverflowError):
+        raise BadRequest(f"{name}: must be an ISO 8601 timestamp in the years 0001 to 9999 (UTC)") from None
 
 
 def _bool(name: str, value: str) -> bool:

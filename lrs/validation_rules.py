@@ -144,14 +144,17 @@ def parse_timestamp(value: str, rules: str) -> datetime | None:
         return None
     if second > 60:
         return None
-    if match["f"]:
-        moment += timedelta(microseconds=int((match["f"][1:] + "000000")[:6]))
-    if zone not in ("Z", "z"):
-        digits = zone[1:].replace(":", "")
-        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-        if offset >= timedelta(hours=24) or int(digits[2:4] or 0) > 59:
-            return None
-        moment -= offset if zone[0] == "+" else -offset
+    try:  # the instant must exist in UTC too: 9999-12-31T23:59:59-01:00 is in the year 10000
+        if match["f"]:
+            moment += timedelta(microseconds=int((match["f"][1:] + "000000")[:6]))
+        if zone not in ("Z", "z"):
+            digits = zone[1:].replace(":", "")
+            offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+            if offset >= timedelta(hours=24) or int(digits[2:4] or 0) > 59:
+                return None
+            moment -= offset if zone[0] == "+" else -offset
+    except OverflowError:
+        return None
     return moment
 
 

@@ -138,3 +138,37 @@ def test_a_document_of_active_content_is_served_as_an_attachment_never_rendered(
 def test_every_response_says_nosniff(api):
     for response in (api.get(limit=1), api.session.get(api.base + "/about"), api.get(statementId="not-a-uuid")):
         assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+EDGES = ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"]
+
+
+@pytest.mark.parametrize("edge", EDGES)
+def test_a_timestamp_outside_years_1_to_9999_in_utc_is_400_naming_it(api, edge):
+    response = api.post(statement(timestamp=edge))
+    assert response.status_code == 400, response.text
+    assert "timestamp" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("edge", EDGES)
+@pytest.mark.parametrize("parameter", ["since", "until"])
+def test_a_statement_query_bound_at_the_edge_of_time_is_400_or_answered_never_500(api, edge, parameter):
+    response = api.get(**{parameter: edge})
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert parameter in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("edge", EDGES)
+def test_a_document_since_at_the_edge_of_time_is_400_or_answered_never_500(api, edge):
+    response = api.session.get(
+        api.base + "/activities/state",
+        params={"activityId": "http://example.org/a", "agent": '{"mbox": "mailto:aino@example.org"}', "since": edge},
+    )
+    assert response.status_code in (200, 400), response.text
+
+
+@pytest.mark.parametrize("bounds", [{"from": "9999-12-31"}, {"to": "0001-01-01"}, {"from": "0001-01-01", "to": "9999-12-31"}])
+def test_engagement_bounds_at_the_edge_of_time_are_400_or_answered_never_500(api, bounds):
+    response = api.session.get(f"http://127.0.0.1:{api.lrs.port}/api/v1/cohorts/nobody/engagement", params=bounds)
+    assert response.status_code in (400, 404), response.text
