@@ -129,7 +129,9 @@ def register(app: Flask) -> None:
         if error.code == 413:
             _drain_body()
             return error_response(413, "request body exceeds the configured limit")
-        return error_response(error.code or 500, error.description or error.name)
+        # keep what the status needs said (405's Allow, 416's Content-Range), drop the rest
+        kept = {k: v for k, v in error.get_headers() if k.lower() in ("allow", "content-range", "retry-after")}
+        return error_response(error.code or 500, error.description or error.name, kept)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -73,10 +73,14 @@ def _consistency(response: Response) -> Response:
 
 
 def _cell(value: Any) -> Any:
+    """A CSV cell; text a spreadsheet would run as a formula (a learner's name may start with
+    ``=``) is neutralised with a leading apostrophe (OWASP's advice for CSV injection)."""
     if value is None:
         return ""
     if isinstance(value, list):
-        return " ".join(str(v) for v in value)
+        value = " ".join(str(v) for v in value)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
     return value
 
 

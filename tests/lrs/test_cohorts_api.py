@@ -359,3 +359,19 @@ def test_the_demo_through_the_xapi_endpoint_matches_a_recomputation_live_and_reb
     again = lrs_server.cli("demo", "--url", api.base, "--key", lrs_server.key, "--secret", lrs_server.secret, check=False)
     assert "there already" in again.stdout
     assert load(Client(api.base, lrs_server.key, lrs_server.secret), plan) is False
+
+
+def test_a_csv_cell_a_spreadsheet_would_run_as_a_formula_is_neutralised(api):
+    ns, programme, cohort = unique("https://csv.example"), unique("p"), unique("c")
+    assert api.put(f"/programmes/{programme}", programme_body(ns)).status_code == 201
+    member = {"name": '=HYPERLINK("https://evil.example","click")', "mbox": "mailto:formula@example.org"}
+    assert api.put(f"/cohorts/{cohort}", cohort_body(programme, ns, [member])).status_code == 201
+    response = api.get(f"/cohorts/{cohort}/progress", format="csv", as_of="2026-03-01")
+    (row,) = list(csv.DictReader(io.StringIO(response.text)))
+    assert row["name"] == "'" + member["name"], "shown as text, never run"
+
+
+def test_a_method_a_route_does_not_take_is_405_with_allow(api):
+    response = api.session.delete(api.base + "/api/v1/cohorts")
+    assert response.status_code == 405
+    assert "GET" in response.headers["Allow"]
