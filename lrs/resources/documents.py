@@ -49,9 +49,15 @@ class Resource:
         return names
 
     def unconditional_put(self, version: str) -> Unconditional:
-        if self.kind != rules.STATE:
-            return Unconditional.REFUSE
-        return Unconditional.CREATE if is_2(version) else Unconditional.OVERWRITE
+        """What a PUT without If-Match or If-None-Match may do, by resource and version.
+
+        State: 1.0.x overwrites (1.0.3 has no concurrency rule for State), 2.0.x creates only.
+        Profiles: 2.0.x requires a precondition (Communication 3.1); 1.0.x creates a new document
+        and answers 409 over an existing one (1.0.3 Part Three 3.1), which is what 1.0.x clients
+        such as TinCanPython rely on."""
+        if self.kind == rules.STATE:
+            return Unconditional.CREATE if is_2(version) else Unconditional.OVERWRITE
+        return Unconditional.REFUSE if is_2(version) else Unconditional.CREATE
 
 
 STATE = Resource(rules.STATE, "/activities/state", "stateId", True, True, True, ("state", "all/read"), ("state",))
@@ -89,6 +95,12 @@ def read(resource: Resource) -> Response:
     document = store.get(DocumentKey(scope, document_id, registration or ""))
     if document is None:
         raise NotFound(f"no document with {resource.id_param} {document_id[:200]!r} here")
+    unchanged = _entity_tags("If-None-Match", weak_matches=True)
+    if unchanged is not None and ("*" in unchanged or document.etag.lower() in unchanged):
+        response = Response(status=304)  # the client's copy is current (RFC 9110 13.1.2)
+        response.headers.remove("Content-Type")
+        _describe(response, document)
+        return response
     response = Response(document.content, status=200)
     response.headers["Content-Type"] = document.content_type
     if _is_active(document.content_type):
