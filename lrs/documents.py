@@ -48,6 +48,7 @@ from events import utc_iso
 from events.sql import bytewise
 
 from lrs.errors import BadRequest, Conflict, PreconditionFailed, Unavailable
+from schemas import strict_json
 
 log = logging.getLogger(__name__)
 
@@ -127,10 +128,11 @@ class Body:
         return self.content_type.split(";", 1)[0].strip().lower() == JSON
 
     def json_object(self) -> dict[str, Any] | None:
-        """The content as a JSON object, or None when it is not one."""
+        """The content as a JSON object, or None when it is not one (or not strict JSON: nested
+        past the limit, a non-finite number, a NUL -- see :mod:`schemas.strict_json`)."""
         try:
-            value = json.loads(self.content.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
+            value = strict_json.loads(self.content.decode("utf-8"))
+        except (strict_json.JsonProblem, UnicodeDecodeError):
             return None
         return value if isinstance(value, dict) else None
 

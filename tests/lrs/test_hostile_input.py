@@ -172,3 +172,15 @@ def test_a_document_since_at_the_edge_of_time_is_400_or_answered_never_500(api, 
 def test_engagement_bounds_at_the_edge_of_time_are_400_or_answered_never_500(api, bounds):
     response = api.session.get(f"http://127.0.0.1:{api.lrs.port}/api/v1/cohorts/nobody/engagement", params=bounds)
     assert response.status_code in (400, 404), response.text
+
+
+def test_json_nested_a_hundred_thousand_deep_is_400_in_a_document_post_and_the_admin_api(api):
+    deep = ("[" * 100_000 + "]" * 100_000).encode()
+    params = {"activityId": "http://example.org/a", "agent": '{"mbox": "mailto:aino@example.org"}', "stateId": "deep"}
+    posted = api.session.post(api.base + "/activities/state", params=params, data=b'{"a":' + deep + b"}",
+                              headers={"Content-Type": "application/json"})
+    assert posted.status_code == 400
+    programme = api.session.put(f"http://127.0.0.1:{api.lrs.port}/api/v1/programmes/deep", data=deep,
+                                headers={"Content-Type": "application/json"})
+    assert programme.status_code == 400
+    assert "deeper" in programme.json()["error"]["message"]
