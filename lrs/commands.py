@@ -137,9 +137,15 @@ def append_and_wait(services: Services, events: Sequence[Event], projection: str
     positions = append(services, events)
     if services.settings.projections_in_process:
         services.runner.apply_now()
-    wait = services.settings.consistency_wait_s
-    if not services.consistency.wait_for(projection, positions, wait):
-        log.warning("events appended but not yet applied by %s after %.1fs", projection, wait)
+    settings = services.settings
+    waited = False
+    if services.waiters.acquire(blocking=False):  # some request threads always stay free for others
+        try:
+            waited = services.consistency.wait_for(projection, positions, settings.consistency_wait_s, settings.consistency_stall_s)
+        finally:
+            services.waiters.release()
+    if not waited:
+        log.warning("events appended but not yet applied by %s: the projection lags", projection)
     return positions
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -37,6 +38,8 @@ class Services:
     documents: DocumentStore
     #: signs what the server hands out and takes back (``more`` tokens); one per installation
     signing_key: bytes
+    #: how many request threads may wait for read-your-writes at once: the others stay free
+    waiters: threading.BoundedSemaphore
 
     def close(self) -> None:
         self.runner.stop()
@@ -91,6 +94,7 @@ def build_services(settings: Settings) -> Services:
         statements=StatementReader(engine),
         credentials=credentials,
         signing_key=credentials.signing_key(),
+        waiters=threading.BoundedSemaphore(max(1, settings.threads - 2)),
         blobs=BlobStore(engine),
         documents=DocumentStore(engine),
     )

@@ -58,23 +58,39 @@ class Consistency:
         applied = self.applied(projection)
         return all(part in applied and applied[part].next_offset > off for part, off in needed.items())
 
-    def wait_for(self, projection: str, positions: Iterable[Position], timeout: float) -> bool:
-        """True once ``projection`` has applied every position; False if ``timeout`` passes first."""
+    def wait_for(self, projection: str, positions: Iterable[Position], timeout: float, stall_s: float | None = None) -> bool:
+        """True once ``projection`` has applied every position; False if ``timeout`` passes first,
+        or if the projection moves not at all for ``stall_s`` (no worker is applying: waiting the
+        whole timeout would only hold a request thread)."""
         positions = list(positions)
         deadline = time.monotonic() + timeout
         pause = 0.002
+        progress, progressed_at, looked_at = None, time.monotonic(), float("-inf")
         while True:
             if self.is_applied(projection, positions):
                 return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
+            if stall_s is not None and time.monotonic() - looked_at >= 0.1:
+                looked_at = time.monotonic()
+                now_at = self._progress(projection)
+                if now_at != progress:
+                    progress, progressed_at = now_at, looked_at
+                elif looked_at - progressed_at >= stall_s:
+                    return False
             if self.condition is not None:
                 with self.condition:
                     self.condition.wait(min(remaining, 0.05))
             else:
                 time.sleep(min(pause, remaining))
                 pause = min(pause * 2, 0.02)
+
+    def _progress(self, projection: str) -> int:
+        """A number that grows whenever ``projection`` applies anything."""
+        if self.runner is not None:
+            return sum(offset for (name, _), offset in self.runner.committed.items() if name == projection)
+        return sum(row.next_offset for row in self.applied(projection).values())
 
     def consistent_through(self, projection: str) -> str:
         with self._lock:

@@ -244,3 +244,31 @@ def test_a_topic_kafka_refuses_is_a_clear_error_at_start_not_an_endless_wait(fre
     assert done.returncode != 0
     assert "statements~with~an~invalid~name" in done.stderr and "InvalidTopicError" in done.stderr
     assert "not reachable" not in done.stderr, "a setting no retry can fix is not waited for"
+
+
+def test_with_the_projection_worker_stopped_a_post_answers_quickly_and_reads_stay_fast(fresh_lrs):
+    lrs = fresh_lrs("scale-out", POLKU_THREADS="4")
+    lrs.kill(only="project")
+    session = requests.Session()
+    session.auth = lrs.auth
+    posted, took = [], []
+    for _ in range(3):
+        body = statement()
+        started = time.monotonic()
+        response = session.post(lrs.endpoint + "/statements", json=body, headers=V2, timeout=60)
+        took.append(time.monotonic() - started)
+        assert response.status_code == 200, "the log accepted it: acknowledged"
+        posted.append(body)
+    assert max(took) < 5, f"a POST waited {max(took):.1f}s for a worker that is not there"
+
+    # writers that wait cannot take every request thread: a read is answered meanwhile
+    load = Load(lrs, clients=6).start()
+    time.sleep(1)
+    started = time.monotonic()
+    read = session.get(lrs.endpoint + "/statements", params={"limit": 1}, headers=V2, timeout=60)
+    read_took = time.monotonic() - started
+    load.stop()
+    assert read.status_code == 200 and read_took < 5, f"a read took {read_took:.1f}s"
+
+    lrs.spawn("project")
+    reconcile(lrs, load.outcomes + [Outcome(b["id"], 200, 0, None, 0) for b in posted])
