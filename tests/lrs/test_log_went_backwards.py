@@ -63,11 +63,13 @@ def test_embedded_log_that_ends_below_the_applied_position_stops_writes_until_ac
     assert post(lrs, first).status_code == 200
     assert post(lrs, later).status_code == 200
 
-    # the log table comes back from an older backup: the last three events are gone
+    # with Polku stopped, the log table comes back from an older backup: its last three events are gone
+    lrs.kill()
     engine = sa.create_engine(lrs.env["POLKU_DATABASE_URL"])
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM polku_event_log WHERE log_offset > (SELECT max(log_offset) - 3 FROM polku_event_log)"))
     engine.dispose()
+    lrs.start()
 
     assert_writes_stopped_naming(lrs, "went backwards")
     accept_and_write_again(lrs, kept=first)
