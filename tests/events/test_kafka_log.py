@@ -117,6 +117,18 @@ def _topic_configs(bootstrap: str, topic: str) -> dict[str, str]:
     return {name: entry["value"] for name, entry in found["topic"][topic].items()}
 
 
+def _create_topic(bootstrap: str, topic: str, configs: dict[str, str]) -> None:
+    """A topic made by someone else than Polku, with settings of theirs."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(topic, 1, 1, topic_configs=configs)])
+    finally:
+        admin.close()
+
+
 def test_a_topic_polku_creates_keeps_events_forever_and_admits_the_largest_event(kafka_bootstrap, kafka_topic):
     log = KafkaLog(kafka_bootstrap, topic=kafka_topic, partitions=2, max_event_bytes=3_000_000)
     try:
@@ -132,12 +144,7 @@ def test_a_topic_polku_creates_keeps_events_forever_and_admits_the_largest_event
 
 
 def test_an_existing_topic_with_finite_retention_is_a_warning(kafka_bootstrap, kafka_topic):
-    from kafka import KafkaAdminClient
-    from kafka.admin import NewTopic
-
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    admin.create_topics([NewTopic(kafka_topic, 1, 1, topic_configs={"retention.ms": "604800000"})])
-    admin.close()
+    _create_topic(kafka_bootstrap, kafka_topic, {"retention.ms": "604800000"})
     log = KafkaLog(kafka_bootstrap, topic=kafka_topic)
     try:
         (warning,) = log.warnings()
@@ -147,12 +154,7 @@ def test_an_existing_topic_with_finite_retention_is_a_warning(kafka_bootstrap, k
 
 
 def test_an_existing_topics_smaller_message_limit_lowers_the_event_limit(kafka_bootstrap, kafka_topic):
-    from kafka import KafkaAdminClient
-    from kafka.admin import NewTopic
-
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    admin.create_topics([NewTopic(kafka_topic, 1, 1, topic_configs={"max.message.bytes": "20000"})])
-    admin.close()
+    _create_topic(kafka_bootstrap, kafka_topic, {"max.message.bytes": "20000"})
     log = KafkaLog(kafka_bootstrap, topic=kafka_topic, max_event_bytes=1_000_000)
     try:
         assert log.max_event_bytes < 20_000

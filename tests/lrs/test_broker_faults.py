@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from tests.fixtures.proxy import TcpProxy
+from tests.lrs.test_durability import read_all
 from tests.fixtures.server import free_port
 from tests.fixtures.statements_builders import statement
 
@@ -78,16 +79,7 @@ class Load:
 
 
 def read_all_ids(lrs) -> list[str]:
-    session = requests.Session()
-    session.auth = lrs.auth
-    url, params, ids = lrs.endpoint + "/statements", {"limit": 500, "ascending": "true"}, []
-    while url:
-        response = session.get(url, params=params, headers=V2, timeout=60)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        ids.extend(s["id"] for s in body["statements"])
-        url, params = (f"http://127.0.0.1:{lrs.port}{body['more']}" if body["more"] else None), None
-    return ids
+    return [s["id"] for s in read_all(lrs)]
 
 
 def reconcile(lrs, outcomes: list[Outcome], timeout: float = 60) -> list[str]:
