@@ -29,7 +29,13 @@ claims = sa.Table(
     sa.Column("namespace", sa.String(50), primary_key=True),
     sa.Column("key", sa.String(255), primary_key=True),
     sa.Column("fingerprint", sa.String(128), nullable=False),
+    # when the latest write of this key began, until a projection has applied it (NULL then)
+    sa.Column("in_flight_since", sa.String(40), nullable=True),
+    sa.Index("polku_claims_in_flight", "in_flight_since"),
 )
+
+#: The namespace of statement ids.
+STATEMENT_IDS = "statement-id"
 
 
 class Claim(enum.Enum):
@@ -42,16 +48,18 @@ class ClaimRegistry:
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
 
-    def claim(self, namespace: str, fingerprints: Mapping[str, str]) -> dict[str, Claim]:
+    def claim(self, namespace: str, fingerprints: Mapping[str, str], in_flight_since: str | None = None) -> dict[str, Claim]:
         """Claim every key of ``fingerprints`` at once.
 
         If any key is already held with another fingerprint, nothing is claimed and the result
-        names it DIFFERENT; otherwise the new keys are held and each key is NEW or SAME.
+        names it DIFFERENT; otherwise the new keys are held and each key is NEW or SAME. With
+        ``in_flight_since``, every key is marked as written from that moment on, in the same
+        transaction, until :func:`landed` clears it.
         """
         for _attempt in range(5):
             try:
                 with self._engine.begin() as conn:
-                    result = self._claim(conn, namespace, fingerprints)
+                    result = self._claim(conn, namespace, fingerprints, in_flight_since)
                     if any(c is Claim.DIFFERENT for c in result.values()):
                         conn.rollback()
                     return result
@@ -66,8 +74,22 @@ class ClaimRegistry:
         with self._engine.begin() as conn:
             conn.execute(claims.delete().where(claims.c.namespace == namespace).where(claims.c.key.in_(keys)))
 
+    def oldest_in_flight(self, namespace: str, newer_than: str) -> str | None:
+        """The start of the oldest write of ``namespace`` still in flight, ignoring marks older
+        than ``newer_than`` (left by writes that failed or whose process died)."""
+        query = (
+            sa.select(sa.func.min(claims.c.in_flight_since))
+            .where(claims.c.in_flight_since > newer_than)
+            .where(claims.c.namespace == namespace)
+        )
+        try:
+            with self._engine.connect() as conn:
+                return conn.execute(query).scalar()
+        except (OperationalError, DBAPIError) as exc:
+            raise LogUnavailable("the claim registry is unavailable") from exc
+
     @staticmethod
-    def _claim(conn: sa.Connection, namespace: str, fingerprints: Mapping[str, str]) -> dict[str, Claim]:
+    def _claim(conn: sa.Connection, namespace: str, fingerprints: Mapping[str, str], in_flight_since: str | None = None) -> dict[str, Claim]:
         keys = list(fingerprints)
         held = {
             row.key: row.fingerprint
@@ -85,7 +107,32 @@ class ClaimRegistry:
                 result[key] = Claim.SAME
             else:
                 result[key] = Claim.DIFFERENT
-        new = [{"namespace": namespace, "key": k, "fingerprint": fingerprints[k]} for k, c in result.items() if c is Claim.NEW]
-        if new and not any(c is Claim.DIFFERENT for c in result.values()):
+        if any(c is Claim.DIFFERENT for c in result.values()):
+            return result
+        new = [
+            {"namespace": namespace, "key": k, "fingerprint": fingerprints[k], "in_flight_since": in_flight_since}
+            for k, c in result.items()
+            if c is Claim.NEW
+        ]
+        if new:
             conn.execute(claims.insert(), new)
+        same = [k for k, c in result.items() if c is Claim.SAME]
+        if same and in_flight_since is not None:  # a retry is written again: in flight again
+            conn.execute(
+                claims.update()
+                .where(claims.c.namespace == namespace)
+                .where(claims.c.key.in_(same))
+                .values(in_flight_since=in_flight_since)
+            )
         return result
+
+
+def landed(conn: sa.Connection, namespace: str, key: str) -> None:
+    """A projection applied the write of ``key`` (in its own transaction): no longer in flight."""
+    conn.execute(
+        claims.update()
+        .where(claims.c.namespace == namespace)
+        .where(claims.c.key == key)
+        .where(claims.c.in_flight_since.is_not(None))
+        .values(in_flight_since=None)
+    )

@@ -15,7 +15,7 @@ import uuid
 from typing import Any, Sequence
 
 from events import Event, EventTooLarge, LogUnavailable, Position, encode, utc_iso
-from events.claims import Claim
+from events.claims import STATEMENT_IDS, Claim
 from lrs import attachments, signatures
 from lrs.auth import authority_agent
 from lrs.comparison import fingerprint
@@ -29,7 +29,7 @@ from projections.statements import STATEMENT_STORED, VOIDED_VERB, agent_key
 
 log = logging.getLogger(__name__)
 
-CLAIMS = "statement-id"
+CLAIMS = STATEMENT_IDS
 #: Problems listed in one 400 message before "and N more".
 SHOWN_PROBLEMS = 5
 
@@ -79,9 +79,9 @@ def store(
 ) -> list[str]:
     """Store statements (already checked) and their attachment contents; return their ids in
     request order."""
-    stored = utc_iso()
     authority = authority_agent(credential, services.settings.authority_home_page)
-    completed = [complete(s, stored, authority, version) for s in statements]
+    statements = [dict(s, id=str(s.get("id") or uuid.uuid4()).lower()) for s in statements]
+    completed = [complete(s, utc_iso(), authority, version) for s in statements]  # stored: stamped below
     _check_voiding(services, completed)
     if contents:
         try:
@@ -90,7 +90,33 @@ def store(
             raise Unavailable("the attachment store is unavailable; retry later") from None
 
     prints = {s["id"]: fingerprint(s) for s in completed}
-    events = [
+    try:  # before claiming: an id must not stay claimed by a statement the log can never take
+        services.log.check_sizes([e.key.encode("utf-8") + encode(e) for e in _events(completed, prints, utc_iso())])
+    except EventTooLarge as exc:
+        raise RequestTooLarge(f"statement too large: {exc}") from None
+
+    # The claim marks these writes as in flight; ``stored`` is stamped only once that mark is
+    # visible, so a consistency watermark handed out meanwhile is earlier than every ``stored``
+    # here (DESIGN invariant 9: a client that polls with since=<watermark> misses nothing).
+    claims = services.claims.claim(CLAIMS, prints, in_flight_since=utc_iso())
+    conflicting = [sid for sid, c in claims.items() if c is Claim.DIFFERENT]
+    if conflicting:
+        raise Conflict(f"statement {conflicting[0]} already exists with different content; statements are immutable")
+    stored = utc_iso()
+    for original, statement in zip(statements, completed):
+        statement["stored"] = stored
+        if "timestamp" not in original:
+            statement["timestamp"] = stored
+    # If the append fails the claims stay: the log may have stored part of the batch, and a retry
+    # with the same content is SAME, so it goes through.
+    append_and_wait(services, _events(completed, prints, stored), "statements")
+    return [s["id"] for s in completed]
+
+
+def _events(completed: list[dict[str, Any]], prints: dict[str, str], stored: str) -> list[Event]:
+    """One ``statement.stored`` event per statement, keyed by its actor (one learner's
+    statements stay in order on the log), recorded when it was stored."""
+    return [
         Event(
             type=STATEMENT_STORED,
             key=agent_key(s["actor"]) or s["id"],
@@ -99,19 +125,6 @@ def store(
         )
         for s in completed
     ]
-    try:  # before claiming: an id must not stay claimed by a statement the log can never take
-        services.log.check_sizes([e.key.encode("utf-8") + encode(e) for e in events])
-    except EventTooLarge as exc:
-        raise RequestTooLarge(f"statement too large: {exc}") from None
-
-    claims = services.claims.claim(CLAIMS, prints)
-    conflicting = [sid for sid, c in claims.items() if c is Claim.DIFFERENT]
-    if conflicting:
-        raise Conflict(f"statement {conflicting[0]} already exists with different content; statements are immutable")
-    # If the append fails the claims stay: the log may have stored part of the batch, and a retry
-    # with the same content is SAME, so it goes through.
-    append_and_wait(services, events, "statements")
-    return [s["id"] for s in completed]
 
 
 def append(services: Services, events: Sequence[Event]) -> list[Position]:

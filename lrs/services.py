@@ -80,6 +80,7 @@ def build_services(settings: Settings) -> Services:
         raise
     log_ = open_log(settings, engine)
     credentials = CredentialStore(engine)
+    claim_registry = ClaimRegistry(engine)
     guard = LogGuard(engine, log_)
     runner = Runner(engine, log_, all_projections(), guard=guard)
     runner.setup()
@@ -87,10 +88,13 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         engine=engine,
         log=log_,
-        claims=ClaimRegistry(engine),
+        claims=claim_registry,
         runner=runner,
         guard=guard,
-        consistency=Consistency(engine, log_, runner if settings.projections_in_process else None),
+        consistency=Consistency(
+            engine, log_, runner if settings.projections_in_process else None, claims=claim_registry,
+            in_flight_ttl_s=2 * settings.log_timeout_s + settings.consistency_wait_s + 30,
+        ),
         statements=StatementReader(engine),
         credentials=credentials,
         signing_key=credentials.signing_key(),

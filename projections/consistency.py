@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from events import Log, LogUnavailable, Position, utc_iso
+from events.claims import STATEMENT_IDS, ClaimRegistry
 from projections import tracking
 
 if TYPE_CHECKING:
@@ -30,12 +32,24 @@ class Consistency:
     """``max_age``: how long a computed watermark is reused. A reused watermark is older, never
     wrong: everything up to it stays visible."""
 
-    def __init__(self, engine: sa.Engine, log: Log, runner: "Runner | None" = None, max_age: float = 0.1):
+    def __init__(
+        self,
+        engine: sa.Engine,
+        log: Log,
+        runner: "Runner | None" = None,
+        max_age: float = 0.1,
+        claims: ClaimRegistry | None = None,
+        in_flight_ttl_s: float = 60.0,
+    ):
         """``runner``: the projection runner of this process, if it runs one; waiters then wake
-        on its commits and read its committed positions before asking the database."""
+        on its commits and read its committed positions before asking the database.
+        ``claims``: where writes in flight are marked; the watermark stays below the oldest one
+        younger than ``in_flight_ttl_s`` (an older mark was left by a write that failed)."""
         self.engine = engine
         self.log = log
         self.runner = runner
+        self.claims = claims
+        self.in_flight_ttl_s = in_flight_ttl_s
         self.condition = runner.applied_condition if runner is not None else None
         self.max_age = max_age
         self._cached: dict[str, tuple[float, str]] = {}
@@ -109,6 +123,9 @@ class Consistency:
         return through
 
     def _compute(self, projection: str) -> str:
+        """The watermark, from the moment ``observed`` taken before anything is read: a write
+        that begins later stamps a later ``stored``; one that began earlier is either in flight
+        (and holds the watermark below its start) or applied (and visible)."""
         observed = utc_iso()
         applied = self.applied(projection)
         through = observed
@@ -125,4 +142,12 @@ class Consistency:
             if row.last_recorded is None:
                 return EPOCH
             through = min(through, row.last_recorded)
+        if self.claims is not None and projection == "statements":
+            oldest = self.claims.oldest_in_flight(STATEMENT_IDS, utc_iso(_parse(observed) - timedelta(seconds=self.in_flight_ttl_s)))
+            if oldest is not None:
+                through = min(through, utc_iso(_parse(oldest) - timedelta(microseconds=1)))
         return through
+
+
+def _parse(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)

@@ -32,7 +32,7 @@ from typing import Any, Iterator
 
 import sqlalchemy as sa
 
-from events import Record
+from events import Record, claims
 from events.sql import bytewise
 from projections.base import Projection
 
@@ -186,6 +186,7 @@ class StatementStore(Projection):
         data = record.event.data
         statement = data["statement"]
         statement_id = statement["id"]
+        claims.landed(conn, claims.STATEMENT_IDS, statement_id)  # readable now: the watermark may pass it
         existing = conn.execute(sa.select(statements.c.fingerprint).where(statements.c.id == statement_id)).first()
         if existing is not None:
             if existing.fingerprint != data["fingerprint"]:

@@ -76,8 +76,12 @@ def test_the_initial_revision_downgrades_to_an_empty_database(engine):
 
 # ---- upgrade, current, check --------------------------------------------------------------------
 
+REVISIONS = ["0001", "0002"]
+
+
 def test_upgrade_applies_the_pending_revisions_once_and_then_nothing(blank_engine):
-    assert [step.revision for step in schema.upgrade(blank_engine)] == [schema.head()]
+    assert REVISIONS[-1] == schema.head()
+    assert [step.revision for step in schema.upgrade(blank_engine)] == REVISIONS
     assert schema.upgrade(blank_engine) == []
     assert schema.current(blank_engine) == schema.head()
     schema.check(blank_engine)
@@ -99,11 +103,12 @@ def test_a_database_at_a_revision_this_code_does_not_know_is_ahead_and_refused(e
 
 
 def test_a_database_made_before_migrations_is_recorded_at_the_first_revision(blank_engine):
-    schema.target_metadata().create_all(blank_engine)  # what every constructor used to do
+    # what every constructor used to do: the tables of the first revision, and no version
     with blank_engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO cohort_guard (id, revision) VALUES (1, 0)"))
+        command.upgrade(schema.alembic_config(conn), "0001")
+        conn.execute(sa.text(f"DROP TABLE {schema.VERSION_TABLE}"))
     applied = schema.upgrade(blank_engine)
-    assert [step.revision for step in applied] == ["0001"] and "recorded" in applied[0].description
+    assert [step.revision for step in applied] == REVISIONS and "recorded" in applied[0].description
     assert schema.current(blank_engine) == schema.head()
     assert differences(blank_engine) == []
 
@@ -137,7 +142,7 @@ def test_threads_upgrading_a_fresh_database_at_once_all_succeed(database_url):
         t.join()
     try:
         assert not [r for r in results if isinstance(r, BaseException)], results
-        assert sorted(len(r) for r in results) == [0] * 7 + [1], "exactly one applied the revision"
+        assert sorted(len(r) for r in results) == [0] * 7 + [len(REVISIONS)], "exactly one applied the revisions"
         assert differences(engines[0]) == []
     finally:
         for e in engines:
@@ -152,7 +157,7 @@ def test_processes_running_polku_db_upgrade_at_once_on_a_fresh_database_all_succ
     ]
     outputs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, outputs
-    assert sum("applied 0001" in out for out in outputs) == 1, outputs
+    assert sum("applied 0002" in out for out in outputs) == 1, outputs
     assert sum("up to date" in out for out in outputs) == 3, outputs
     engine = make_engine(database_url)
     try:
@@ -204,3 +209,13 @@ def test_polku_migrate_is_auto_by_default_and_accepts_only_auto_or_check():
     assert Settings.from_env({"POLKU_MIGRATE": "check"}).migrate == "check"
     with pytest.raises(SettingsError, match="POLKU_MIGRATE"):
         Settings.from_env({"POLKU_MIGRATE": "sometimes"})
+
+
+def test_a_database_at_the_first_revision_upgrades_keeping_its_claims(blank_engine):
+    with blank_engine.begin() as conn:
+        command.upgrade(schema.alembic_config(conn), "0001")
+        conn.execute(sa.text("INSERT INTO polku_claims (namespace, key, fingerprint) VALUES ('statement-id', 'a', 'f')"))
+    assert [step.revision for step in schema.upgrade(blank_engine)] == ["0002"]
+    with blank_engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT key, fingerprint, in_flight_since FROM polku_claims")).all() == [("a", "f", None)]
+    assert differences(blank_engine) == []
