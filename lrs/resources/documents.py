@@ -52,12 +52,12 @@ class Resource:
         """What a PUT without If-Match or If-None-Match may do, by resource and version.
 
         State: 1.0.x overwrites (1.0.3 has no concurrency rule for State), 2.0.x creates only.
-        Profiles: 2.0.x requires a precondition (Communication 3.1); 1.0.x creates a new document
-        and answers 409 over an existing one (1.0.3 Part Three 3.1), which is what 1.0.x clients
-        such as TinCanPython rely on."""
+        Profiles: a precondition is required in both versions -- 400 naming the header for a new
+        document (the ADL 1.0.3 conformance suite asks for it, XAPI-00273), 409 over an existing
+        one (Communication 3.1)."""
         if self.kind == rules.STATE:
             return Unconditional.CREATE if is_2(version) else Unconditional.OVERWRITE
-        return Unconditional.REFUSE if is_2(version) else Unconditional.CREATE
+        return Unconditional.REFUSE
 
 
 STATE = Resource(rules.STATE, "/activities/state", "stateId", True, True, True, ("state", "all/read"), ("state",))

@@ -154,21 +154,14 @@ def test_put_existing_profile_without_precondition_is_409(api, version):
         assert api.get(path, params, version=version).json() == {"v": 1}
 
 
-def test_put_new_profile_without_precondition_is_400_saying_which_header_to_send_for_2_0_clients(api):
+@pytest.mark.parametrize("version", [V2, V1], ids=["2.0.0", "1.0.3"])
+def test_put_new_profile_without_precondition_is_400_saying_which_header_to_send(api, version):
+    """Both versions: the ADL conformance suite asks a 1.0.3 LRS for 400 too (XAPI-00273)."""
     params = agent_profile_params()
-    response = api.put(AGENT_PROFILE, params, {"v": 1}, version=V2)
+    response = api.put(AGENT_PROFILE, params, {"v": 1}, version=version)
     assert response.status_code == 400
     assert "If-None-Match" in response.json()["error"]["message"]
-    assert api.get(AGENT_PROFILE, params, version=V2).status_code == 404
-
-
-def test_put_new_profile_without_precondition_creates_it_for_1_0_3_clients(api):
-    """1.0.3 Part Three 3.1 asks for a precondition only over an existing document: 1.0.x
-    content (TinCanPython saving a profile) sends none for a new one."""
-    for path, params in ((ACTIVITY_PROFILE, activity_profile_params()), (AGENT_PROFILE, agent_profile_params())):
-        assert api.put(path, params, {"v": 1}, version=V1).status_code == 204
-        assert api.get(path, params, version=V1).json() == {"v": 1}
-        assert api.put(path, params, {"v": 2}, version=V1).status_code == 409, "an existing one still needs If-Match"
+    assert api.get(AGENT_PROFILE, params, version=version).status_code == 404
 
 
 def test_get_with_a_matching_if_none_match_is_304_without_the_body(api):
