@@ -189,8 +189,8 @@ def _refuse_unless_at(at: str | None, needed: str) -> None:
 #: The first revision, which creates exactly the tables ``create_all`` made before migrations.
 _BASELINE = "0001"
 _BASELINE_TABLES = frozenset({
-    "polku_event_log", "polku_event_log_identity", "polku_claims", "polku_blobs", "xapi_documents",
-    "polku_credentials", "polku_server_key", "polku_projection_positions", "polku_projected_log", "polku_dead_letters",
+    "polku_event_log", "polku_claims", "polku_blobs", "xapi_documents",
+    "polku_credentials", "polku_projection_positions",
     "xapi_statements", "xapi_statement_agents", "xapi_statement_activities",
     "xapi_voids", "xapi_statement_refs", "cohort_programmes", "cohort_programme_items", "cohort_cohorts",
     "cohort_members", "cohort_member_keys", "cohort_facts", "cohort_fact_contexts", "cohort_voids",

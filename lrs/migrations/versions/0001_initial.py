@@ -1,7 +1,7 @@
 """The tables Polku kept before it had migrations
 
-Exactly what each store's and projection's ``create_all`` made until then, grouped by the module
-that owns the tables, with the seed row of ``cohort_guard``. Types are spelled out here rather
+Exactly what each store's and projection's ``create_all`` made until then (Polku as released at
+f25f087), grouped by the module that owns the tables, with the seed row of ``cohort_guard``. Types are spelled out here rather
 than taken from the models: this revision must keep building the same tables when they change.
 
 Revision ID: 0001
@@ -31,13 +31,6 @@ def upgrade() -> None:
         sa.Column("key", sa.String(512), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("log_offset"),
-        sqlite_autoincrement=True,
-    )
-    op.create_table(
-        "polku_event_log_identity",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("log_id", sa.String(64), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
         "polku_claims",
@@ -82,12 +75,6 @@ def upgrade() -> None:
         sa.Column("created", sa.String(40), nullable=False),
         sa.PrimaryKeyConstraint("key"),
     )
-    op.create_table(
-        "polku_server_key",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("key_hex", sa.String(128), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-    )
 
     # ---- projections/tracking.py: positions, the log they belong to, dead letters ----
     op.create_table(
@@ -97,24 +84,6 @@ def upgrade() -> None:
         sa.Column("next_offset", sa.BigInteger(), nullable=False),
         sa.Column("last_recorded", sa.String(40), nullable=True),
         sa.PrimaryKeyConstraint("projection", "partition"),
-    )
-    op.create_table(
-        "polku_projected_log",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("identity", sa.String(300), nullable=False),
-        sa.Column("recorded", sa.String(40), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_table(
-        "polku_dead_letters",
-        sa.Column("projection", sa.String(100), nullable=False),
-        sa.Column("partition", sa.Integer(), nullable=False),
-        sa.Column("log_offset", sa.BigInteger(), nullable=False),
-        sa.Column("event_id", sa.String(64), nullable=False),
-        sa.Column("event_type", sa.String(100), nullable=False),
-        sa.Column("error", sa.String(1000), nullable=False),
-        sa.Column("set_aside", sa.String(40), nullable=False),
-        sa.PrimaryKeyConstraint("projection", "partition", "log_offset"),
     )
 
     # ---- projections/statements.py: the statement store ----
@@ -306,8 +275,8 @@ def downgrade() -> None:
         "cohort_guard", "cohort_rows", "cohort_voids", "cohort_fact_contexts", "cohort_facts",
         "cohort_member_keys", "cohort_members", "cohort_cohorts", "cohort_programme_items", "cohort_programmes",
         "xapi_statement_refs", "xapi_voids", "xapi_statement_activities", "xapi_statement_agents", "xapi_statements",
-        "polku_dead_letters", "polku_projected_log", "polku_projection_positions",
-        "polku_server_key", "polku_credentials", "xapi_documents",
-        "polku_blobs", "polku_claims", "polku_event_log_identity", "polku_event_log",
+        "polku_projection_positions",
+        "polku_credentials", "xapi_documents",
+        "polku_blobs", "polku_claims", "polku_event_log",
     ):
         op.drop_table(table)
