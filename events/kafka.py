@@ -35,6 +35,7 @@ offsets -- the projections keep their own positions): ``assign`` + ``seek`` + ``
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from typing import Any, Callable, Sequence, TypeVar
@@ -57,6 +58,11 @@ log = logging.getLogger(__name__)
 
 #: What a record batch adds to an event's key and value (headers, lengths, CRC), rounded up.
 RECORD_OVERHEAD = 512
+#: Kafka's error code for a topic the cluster does not have.
+UNKNOWN_TOPIC_OR_PARTITION = 3
+#: After an ``end`` request failed, further ones fail at once for this long (a read of the
+#: watermark must not wait for the log's timeout once per partition while the broker is away).
+END_BACKOFF_S = 2.0
 
 T = TypeVar("T")
 
@@ -108,6 +114,9 @@ class KafkaLog(Log):
         self._read_lock = threading.Lock()
         self._probe_lock = threading.Lock()
         self._warnings: list[str] = []
+        self._identity_admin: KafkaAdminClient | None = None
+        self._admin_lock = threading.Lock()
+        self._end_broken_until = 0.0
         self.max_event_bytes = max_event_bytes
         try:
             self._partitions = self._ensure_topic(partitions, replication_factor, min_insync_replicas)
@@ -182,7 +191,8 @@ class KafkaLog(Log):
     def _inspect(self, admin: KafkaAdminClient) -> None:
         """Read the topic's settings: lower the event limit to its ``max.message.bytes`` and note
         a finite retention."""
-        found = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, self.topic)])
+        # every value in force, also those the topic takes from the broker's defaults
+        found = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, self.topic)], config_filter="all")
         values = {name: entry.get("value") for name, entry in found.get("topic", {}).get(self.topic, {}).items()}
         if values.get("max.message.bytes"):
             self.max_event_bytes = min(self.max_event_bytes, int(values["max.message.bytes"]) - RECORD_OVERHEAD)
@@ -203,21 +213,24 @@ class KafkaLog(Log):
         return list(self._warnings)
 
     def identity(self) -> str:
-        """``kafka:<cluster id>/<topic>:<topic id>``."""
-        try:
-            admin = self._admin()
-        except KafkaError as exc:
-            raise LogUnavailable(f"Kafka could not tell who it is: {exc}") from exc
-        try:
-            cluster = admin.describe_cluster()["cluster_id"]
-            (described,) = admin.describe_topics([self.topic])
-        except KafkaError as exc:
-            raise LogUnavailable(f"Kafka could not tell who it is: {exc}") from exc
-        finally:
-            admin.close()
-        if described["error_code"]:
+        """``kafka:<cluster id>/<topic>:<topic id>`` (``…:missing`` when the topic is not there).
+
+        One admin client serves every call (a client whose construction fails leaves a thread of
+        kafka-python's behind, so it is not built anew every few seconds)."""
+        with self._admin_lock:
+            if self._identity_admin is None:
+                self._identity_admin = self._rebuilt("admin client", self._admin)
+            admin = self._identity_admin
+            try:
+                cluster = admin.describe_cluster()["cluster_id"]
+                (described,) = admin.describe_topics([self.topic])
+            except KafkaError as exc:
+                raise LogUnavailable(f"Kafka could not tell who it is: {_first_line(exc)}") from exc
+        if described["error_code"] == UNKNOWN_TOPIC_OR_PARTITION:
             return f"kafka:{cluster}/{self.topic}:missing"
-        return f"kafka:{cluster}/{self.topic}:{described.get('topic_id')}"
+        if described["error_code"] or not described.get("topic_id"):
+            raise LogUnavailable(f"Kafka could not describe topic {self.topic!r} (error {described['error_code']})")
+        return f"kafka:{cluster}/{self.topic}:{described['topic_id']}"
 
     # ---- writing ------------------------------------------------------------------------------
     def append(self, events: Sequence[Event]) -> list[Position]:
@@ -267,12 +280,25 @@ class KafkaLog(Log):
         threading.Thread(target=_quietly, args=(lambda: producer.close(timeout=0),), daemon=True).start()
 
     def _rebuilt(self, what: str, build: Callable[[], T]) -> T:
+        if not self._reachable():  # a failed construction leaks a kafka-python thread: try only when it may work
+            raise LogUnavailable(f"Kafka at {self._common['bootstrap_servers']} does not accept connections")
         try:
             client = build()
         except KafkaError as exc:
-            raise LogUnavailable(f"Kafka is unavailable: {exc}") from exc
+            raise LogUnavailable(f"Kafka is unavailable: {_first_line(exc)}") from exc
         log.info("Kafka %s rebuilt after a failure", what)
         return client
+
+    def _reachable(self) -> bool:
+        """Whether any bootstrap server accepts a TCP connection (no Kafka request: no thread)."""
+        for server in str(self._common["bootstrap_servers"]).split(","):
+            host, _, port = server.strip().rpartition(":")
+            try:
+                socket.create_connection((host.strip("[]") or "localhost", int(port)), timeout=1).close()
+                return True
+            except (OSError, ValueError):
+                continue
+        return False
 
     # ---- reading ------------------------------------------------------------------------------
     def read(self, partition: int, offset: int, limit: int = 500) -> list[Record]:
@@ -311,15 +337,22 @@ class KafkaLog(Log):
 
     def end(self, partition: int) -> int:
         tp = self._partition(partition)
+        if time.monotonic() < self._end_broken_until:
+            raise LogUnavailable(f"Kafka could not tell the end of {tp.topic}[{partition}] a moment ago")
         with self._probe_lock:
-            if self._prober is None:
-                self._prober = self._rebuilt("end-offset prober", self._new_consumer)
+            try:
+                if self._prober is None:
+                    self._prober = self._rebuilt("end-offset prober", self._new_consumer)
+            except LogUnavailable:
+                self._end_broken_until = time.monotonic() + END_BACKOFF_S
+                raise
             try:
                 return self._prober.end_offsets([tp], timeout_ms=self._timeout_ms)[tp]
             except KafkaError as exc:
                 _quietly(self._prober.close)
                 self._prober = None
-                raise LogUnavailable(f"Kafka could not tell the end of {tp.topic}[{partition}]: {exc}") from exc
+                self._end_broken_until = time.monotonic() + END_BACKOFF_S
+                raise LogUnavailable(f"Kafka could not tell the end of {tp.topic}[{partition}]: {_first_line(exc)}") from exc
 
     def _partition(self, partition: int) -> TopicPartition:
         if not 0 <= partition < self._partitions:
@@ -331,6 +364,9 @@ class KafkaLog(Log):
         if self._producer is not None:
             _quietly(lambda: self._producer.close(timeout=self._timeout_s))
             self._producer = None
+        if self._identity_admin is not None:
+            _quietly(self._identity_admin.close)
+            self._identity_admin = None
         for name in ("_reader", "_prober"):
             consumer = getattr(self, name)
             if consumer is not None:

@@ -57,6 +57,7 @@ def make_engine(url: str, connect_timeout_s: float = 5.0, statement_timeout_s: f
     partition fails within seconds instead of hanging for the kernel's minutes; a bounded wait
     for a pooled connection; and a ping before a pooled connection is reused.
     """
+    kwargs.setdefault("hide_parameters", True)  # a driver error must not carry a statement's content into a log
     if url.startswith("sqlite"):
         busy_ms = int(statement_timeout_s * 1000)
         engine = sa.create_engine(url, connect_args={"timeout": statement_timeout_s, "check_same_thread": False}, **kwargs)

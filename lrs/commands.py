@@ -137,7 +137,7 @@ def append(services: Services, events: Sequence[Event]) -> list[Position]:
         services.guard.check_positions(positions, highest)
         return positions
     except LogMismatch as exc:
-        raise Unavailable(str(exc)) from None
+        raise Unavailable(exc.public) from None
     except EventTooLarge as exc:
         raise RequestTooLarge(f"statement too large: {exc}") from None
     except LogUnavailable:
@@ -152,7 +152,7 @@ def append_and_wait(services: Services, events: Sequence[Event], projection: str
         services.runner.apply_now()
     settings = services.settings
     waited = False
-    if services.waiters.acquire(blocking=False):  # some request threads always stay free for others
+    if services.waiters.acquire(timeout=0.5):  # some request threads always stay free for others
         try:
             waited = services.consistency.wait_for(projection, positions, settings.consistency_wait_s, settings.consistency_stall_s)
         finally:

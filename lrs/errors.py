@@ -8,10 +8,12 @@ no exception text from a library, no stack trace, ever reaches a client or a log
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from flask import Flask, jsonify, request
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from events import LogUnavailable
@@ -88,9 +90,11 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return response
 
 
-#: How much of a refused body is read and dropped so that its connection can carry the next
-#: request; a larger body is left unread and its connection closes.
-DRAIN_LIMIT = 64 * 1024 * 1024
+#: How much of a refused body is read and dropped, and for how long, so that its connection can
+#: carry the next request; a larger or slower body is left unread (the client then finds the
+#: connection closed): a refused client must not hold a request thread.
+DRAIN_LIMIT = 32 * 1024 * 1024
+DRAIN_SECONDS = 2.0
 
 
 def _drain_body() -> None:
@@ -100,8 +104,9 @@ def _drain_body() -> None:
     if not 0 < length <= DRAIN_LIMIT:
         return
     stream = request.environ.get("wsgi.input")
+    deadline = time.monotonic() + DRAIN_SECONDS
     try:
-        while length > 0 and (chunk := stream.read(min(length, 1 << 16))):
+        while length > 0 and time.monotonic() < deadline and (chunk := stream.read(min(length, 1 << 16))):
             length -= len(chunk)
     except (OSError, ValueError):
         pass  # the client went away: nothing to keep alive
@@ -118,7 +123,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
-    def _database_unavailable(error: DBAPIError):
+    @app.errorhandler(PoolTimeout)
+    def _database_unavailable(error: Exception):
         # the storage boundary: a database that refuses, drops or times out a connection is an
         # outage on every route, reads and authentication included -- 503, never a 500
         log.warning("database unavailable on %s %s: %s", request.method, request.path, type(getattr(error, "orig", error)).__name__)

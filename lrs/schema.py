@@ -235,7 +235,8 @@ def _advisory_lock(engine: sa.Engine, timeout_s: float) -> Iterator[sa.Connectio
         try:
             # lock_timeout bounds the wait, and is local to this transaction only
             conn.execute(sa.select(sa.func.set_config("lock_timeout", f"{int(timeout_s * 1000)}", True)))
-            conn.execute(sa.select(sa.func.set_config("statement_timeout", "0", True)))  # the lock wait is bounded above
+            # the lock wait is bounded above; the migration's DDL may take longer than a request may
+            conn.execute(sa.select(sa.func.set_config("statement_timeout", "0", False)))
             conn.execute(sa.select(sa.func.pg_advisory_lock(_MIGRATION_LOCK_ID)))
             conn.commit()
         except OperationalError as exc:

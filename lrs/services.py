@@ -75,15 +75,25 @@ def build_services(settings: Settings) -> Services:
     engine = open_engine(settings)
     try:
         schema.prepare(engine, settings.migrate)
+        log_ = open_log(settings, engine)
     except BaseException:
         engine.dispose()
         raise
-    log_ = open_log(settings, engine)
+    try:
+        return _wire(settings, engine, log_)
+    except BaseException:  # a start that fails half-way must not leave the log's clients behind
+        log_.close()
+        engine.dispose()
+        raise
+
+
+def _wire(settings: Settings, engine: sa.Engine, log_: Log) -> Services:
     credentials = CredentialStore(engine)
     claim_registry = ClaimRegistry(engine)
     guard = LogGuard(engine, log_)
     runner = Runner(engine, log_, all_projections(), guard=guard)
     runner.setup()
+    guard.refresh()  # the first look, before any request or batch asks
     return Services(
         settings=settings,
         engine=engine,

@@ -49,7 +49,7 @@ class Settings:
     threads: int = 8
     run_projections: bool | None = None
     consistency_wait_s: float = 10.0
-    consistency_stall_s: float = 1.0
+    consistency_stall_s: float = 5.0
     default_version: str = "2.0.0"
     max_request_bytes: int = 20 * 1024 * 1024
     max_statements_per_request: int = 1000

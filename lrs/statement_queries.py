@@ -129,7 +129,8 @@ def from_more_token(params: Mapping[str, str], key: bytes, settings: Settings) -
     if set(params) != {"more"}:
         raise BadRequest("more: cannot be combined with other parameters")
     payload, _, signature = params["more"].partition(".")
-    if not hmac.compare_digest(_signature(payload.encode("ascii", "replace"), key), signature):
+    expected = _signature(payload.encode("utf-8", "surrogateescape"), key).encode("ascii")
+    if not hmac.compare_digest(expected, signature.encode("utf-8", "surrogateescape")):
         raise BadRequest("more: not a token this server issued")
     try:
         decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

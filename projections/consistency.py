@@ -103,7 +103,7 @@ class Consistency:
     def _progress(self, projection: str) -> int:
         """A number that grows whenever ``projection`` applies anything."""
         if self.runner is not None:
-            return sum(offset for (name, _), offset in self.runner.committed.items() if name == projection)
+            return sum(offset for (name, _), offset in list(self.runner.committed.items()) if name == projection)
         return sum(row.next_offset for row in self.applied(projection).values())
 
     def consistent_through(self, projection: str) -> str:

@@ -41,7 +41,14 @@ WAY_OUT = "restore the log Polku projects, or accept this one and rebuild the vi
 
 
 class LogMismatch(LogUnavailable):
-    """The log is not the one the projections were applied from, or it went backwards."""
+    """The log is not the one the projections were applied from, or it went backwards.
+
+    ``str()`` is the whole story for operators (logs, ``polku projections status``);
+    :attr:`public` is what a client is told, without the log's identities."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.public = problem.split(":", 1)[0] + f"; writes are stopped until an operator restores it or runs polku log accept"
 
 
 class LogGuard:
@@ -66,9 +73,12 @@ class LogGuard:
         return self._problem
 
     def refresh(self) -> str | None:
-        """Look at the log now and return what is wrong with it, or None."""
+        """Look at the log now and return what is wrong with it, or None (a look that finished
+        while this call waited for the lock serves it)."""
+        asked = time.monotonic()
         with self._lock:
-            self._look()
+            if self._checked_at < asked:
+                self._look()
         return self._problem
 
     def _refresh_locked(self) -> None:
@@ -116,6 +126,8 @@ class LogGuard:
         with self.engine.begin() as conn:
             recorded = tracking.recorded_log(conn)
             if recorded is None:
+                if identity.endswith(":missing"):
+                    return None  # nothing to project yet: record the log once it exists
                 tracking.record_log(conn, identity, utc_iso())
                 log.info("projecting the log %s", identity)
                 recorded = identity

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from events import UNDECODABLE, Log, LogUnavailable, utc_iso
 from projections import tracking
@@ -29,11 +29,13 @@ TRANSIENT = (LogUnavailable, OperationalError, InterfaceError)
 
 
 def _describe(exc: BaseException) -> str:
-    """What went wrong, without the statement's content (a driver's message may quote its SQL
-    parameters, which hold personal data)."""
+    """What went wrong, without the statement's content: for a database error only its class and
+    SQLSTATE (a driver's message may quote values, which hold personal data)."""
     orig = getattr(exc, "orig", None)
-    detail = str(orig if orig is not None else exc).strip().splitlines()
-    return f"{type(orig or exc).__name__}: {detail[0][:300] if detail else ''}"
+    if orig is not None:
+        return f"{type(orig).__name__} (SQLSTATE {getattr(orig, 'sqlstate', None) or getattr(orig, 'pgcode', None) or '-'})"
+    detail = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {detail[0][:120] if detail else ''}"
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,15 @@ class Runner:
             return self._commit(group, partition, start, records, careful=False)
         except TRANSIENT:
             raise
+        except IntegrityError:
+            # most likely a race with a worker on another partition (two check-then-inserts of
+            # one row): the same batch again usually goes through; if not, find the event below
+            try:
+                return self._commit(group, partition, start, records, careful=False)
+            except TRANSIENT:
+                raise
+            except Exception:  # noqa: BLE001 - found and set aside below
+                return self._commit(group, partition, start, records, careful=True)
         except Exception:  # noqa: BLE001 - an event no projection code foresaw; found and set aside below
             return self._commit(group, partition, start, records, careful=True)
 
@@ -264,6 +275,7 @@ class Runner:
         if self.guard is None:
             raise ValueError("a runner without a guard has no recorded log to replace")
         with self.engine.begin() as conn:
+            _no_statement_timeout(conn)
             identity = self.guard.accept(conn)
             for projection in self.projections:
                 projection.reset(conn)
@@ -275,7 +287,14 @@ class Runner:
         """Empty the named projections and replay the whole log into them."""
         names = list(names)
         with self.engine.begin() as conn:
+            _no_statement_timeout(conn)  # emptying large tables may take longer than a request may
             for name in names:
                 self.projection(name).reset(conn)
                 tracking.reset(conn, name)
         return self.catch_up(names, progress)
+
+
+def _no_statement_timeout(conn: sa.Connection) -> None:
+    """Lift PostgreSQL's statement timeout for the rest of this transaction (maintenance only)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.set_config("statement_timeout", "0", True)))

@@ -136,6 +136,12 @@ def pid(folder: Path) -> int | None:
         os.kill(value, 0)
     except ProcessLookupError:
         return None
+    try:  # a pid the system gave to another process since: not our broker
+        command = Path(f"/proc/{value}/cmdline").read_bytes().split(b"\0")
+        if b"kafka.Kafka" not in command or str(folder / "broker.properties").encode() not in command:
+            return None
+    except OSError:
+        pass
     try:  # a zombie (killed, not yet reaped by a parent that is gone) is not running
         if Path(f"/proc/{value}/stat").read_text().split(") ", 1)[1].startswith("Z"):
             return None

@@ -163,3 +163,15 @@ def test_an_existing_topics_smaller_message_limit_lowers_the_event_limit(kafka_b
         assert log.end(0) == 0
     finally:
         log.close()
+
+
+def test_a_topic_made_with_the_brokers_defaults_is_inspected_with_them(kafka_bootstrap, kafka_topic):
+    """Kafka reports a value a topic inherits from its broker only when asked for all of them:
+    the broker's 1 MB message limit must lower Polku's, and its 7-day retention is a warning."""
+    _create_topic(kafka_bootstrap, kafka_topic, {})
+    log = KafkaLog(kafka_bootstrap, topic=kafka_topic, max_event_bytes=20_000_000)
+    try:
+        assert log.max_event_bytes < 1_100_000
+        assert any("retention.ms=604800000" in w for w in log.warnings())
+    finally:
+        log.close()

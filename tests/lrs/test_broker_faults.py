@@ -24,7 +24,7 @@ V2 = {"X-Experience-API-Version": "2.0.0"}
 LOG_TIMEOUT_S = 3.0
 #: How far past POLKU_LOG_TIMEOUT_S a refused append may take: the HTTP round trip, the guard's
 #: look at the positions, a worker busy with the request before.
-SLACK_S = 2.5
+SLACK_S = 5.0
 
 
 @dataclass
@@ -136,7 +136,7 @@ def test_broker_paused_for_30s_then_resumed_is_recovered_without_restarting_polk
     time.sleep(30)
     private_broker.resume()
     resumed = time.monotonic()
-    time.sleep(12)
+    time.sleep(20)
     outcomes = load.stop()
 
     during = [o for o in outcomes if paused + 0.5 <= o.started < resumed - LOG_TIMEOUT_S]
@@ -145,8 +145,8 @@ def test_broker_paused_for_30s_then_resumed_is_recovered_without_restarting_polk
     recovered = [o for o in answers_after(lrs, resumed, outcomes) if o.status == 200]
     assert recovered, "the HTTP worker appends again without a restart"
     first_ok = min(o.started + o.seconds for o in recovered) - resumed
-    assert first_ok < 10, f"recovered {first_ok:.1f}s after the broker"
-    late = answers_after(lrs, resumed + 10, outcomes)
+    assert first_ok < 15, f"recovered {first_ok:.1f}s after the broker"
+    late = answers_after(lrs, resumed + 15, outcomes)
     assert late and all(o.status == 200 for o in late), Counter(o.status for o in late)
     assert {name: p.pid for name, p in lrs.processes.items()} == pids and all(p.poll() is None for p in lrs.processes.values())
     reconcile(lrs, outcomes)  # the projection worker applied everything, also without a restart
@@ -239,7 +239,7 @@ def test_a_topic_kafka_refuses_is_a_clear_error_at_start_not_an_endless_wait(fre
 
 
 def test_with_the_projection_worker_stopped_a_post_answers_quickly_and_reads_stay_fast(fresh_lrs):
-    lrs = fresh_lrs("scale-out", POLKU_THREADS="4")
+    lrs = fresh_lrs("scale-out", POLKU_THREADS="4", POLKU_CONSISTENCY_STALL_S="1")
     lrs.kill(only="project")
     session = requests.Session()
     session.auth = lrs.auth

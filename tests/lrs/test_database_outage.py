@@ -17,10 +17,10 @@ pytestmark = pytest.mark.postgres
 V2 = {"X-Experience-API-Version": "2.0.0"}
 
 
-def test_database_gone_is_503_on_every_route_and_polku_recovers_when_it_returns(fresh_lrs, postgres_session_url):
+def test_database_gone_is_503_on_every_route_and_polku_recovers_when_it_returns(fresh_lrs, postgres_url):
     port = free_port()
     with TcpProxy(port, ("127.0.0.1", 5432)) as proxy:
-        url = postgres_session_url.replace("127.0.0.1:5432", f"127.0.0.1:{port}")
+        url = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{port}")  # a database of this test's own
         lrs = fresh_lrs("embedded", POLKU_DATABASE_URL=url, POLKU_DB_CONNECT_TIMEOUT_S="2")
         session = requests.Session()
         session.auth = lrs.auth

@@ -100,7 +100,7 @@ def test_accepting_the_new_log_and_rebuilding_clears_the_problem(engine):
         assert conn.execute(sa.select(sa.func.count()).select_from(store.statements)).scalar() == 2
 
 
-def test_a_stale_answer_is_renewed_in_the_background_without_waiting(engine):
+def test_a_stale_answer_is_renewed_in_the_background(engine):
     guard, _runner = world(engine, SqlLog(engine))
     assert guard.problem() is None
     with engine.begin() as conn:
