@@ -63,6 +63,7 @@ def _reason(exc: BaseException) -> str:
 @click.group()
 def main() -> None:
     """Polku: an event-sourced xAPI Learning Record Store."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # Polku says what it migrated itself
 
 
 @main.command()
