@@ -5,6 +5,11 @@
 Settings come from the same POLKU_ variables as `polku serve`. In the scale-out mode
 (POLKU_KAFKA_BOOTSTRAP_SERVERS set) the workers only append and read; run the projection
 workers separately with `polku project`.
+
+gunicorn's threaded workers give a connection to a request thread as soon as it is readable, so
+a client that trickles its request holds a thread: run them behind a buffering proxy (nginx
+buffers request bodies by default), or serve each host with `polku serve` (one process,
+waitress), which reads every request whole before a request thread sees it.
 """
 
 import multiprocessing

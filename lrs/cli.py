@@ -72,7 +72,7 @@ def main() -> None:
 @click.option("--workers", type=int, default=None, help="gunicorn worker processes (POLKU_WORKERS).")
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the xAPI endpoint (embedded mode unless Kafka is configured)."""
-    from lrs.server import PolkuServer
+    from lrs import server
 
     from lrs.app import configure_logging
 
@@ -95,7 +95,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         sys.stdout.flush()
     finally:
         services.close()
-    PolkuServer(settings).run()
+    server.run(settings)
 
 
 @main.command()

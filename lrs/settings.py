@@ -47,6 +47,8 @@ class Settings:
     port: int = 8080
     workers: int = 1
     threads: int = 8
+    max_connections: int = 1000
+    client_timeout_s: float = 30.0
     run_projections: bool | None = None
     consistency_wait_s: float = 10.0
     consistency_stall_s: float = 5.0
