@@ -54,7 +54,10 @@ statements = sa.Table(
     sa.Column("voids", sa.String(36), nullable=True),
     sa.Column("fingerprint", sa.String(64), nullable=False),
     sa.Column("body", sa.Text, nullable=False),
+    # the identifier key of the statement's authority: what statements/read/mine reads by
+    sa.Column("authority", sa.String(300), nullable=True),
     sa.Index("ix_xapi_statements_stored", "stored", "id"),
+    sa.Index("ix_xapi_statements_authority", "authority", "stored"),
     sa.Index("ix_xapi_statements_verb", "verb_id", "stored"),
     sa.Index("ix_xapi_statements_registration", "registration", "stored"),
 )
@@ -97,6 +100,12 @@ statement_refs = sa.Table(
 
 #: The inverse functional identifiers of an Agent or identified Group (xAPI Data 2.4.2.3).
 IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
+
+
+def authority_key(statement: dict[str, Any]) -> str | None:
+    """The identifier key of a statement's authority (an Agent the LRS set), at most 300 characters."""
+    key = agent_key(statement.get("authority") or {})
+    return key[:300] if key else None
 
 
 def agent_key(agent: dict[str, Any]) -> str | None:
@@ -209,6 +218,7 @@ class StatementStore(Projection):
                 voids=target,
                 fingerprint=data["fingerprint"],
                 body=json.dumps(statement, separators=(",", ":"), ensure_ascii=False),
+                authority=authority_key(statement),
             )
         )
         agents, activities = index_terms(statement)
@@ -265,6 +275,8 @@ class StatementFilter:
     related_activities: bool = False
     related_agents: bool = False
     ascending: bool = False
+    #: not a client's filter but a restriction: only statements with this authority (statements/read/mine)
+    authority: str | None = None
 
 
 @dataclass(frozen=True)
@@ -298,9 +310,12 @@ class StatementReader:
 
     engine: sa.Engine
 
-    def get(self, statement_id: str, *, voided: bool | None) -> dict[str, Any] | None:
-        """The statement with ``statement_id`` if its voided state is ``voided`` (None: either)."""
+    def get(self, statement_id: str, *, voided: bool | None, authority: str | None = None) -> dict[str, Any] | None:
+        """The statement with ``statement_id`` if its voided state is ``voided`` (None: either) and,
+        with ``authority``, if that is its authority."""
         query = sa.select(statements.c.body, statements.c.voided).where(statements.c.id == statement_id.lower())
+        if authority is not None:
+            query = query.where(statements.c.authority == authority)
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         if row is None or (voided is not None and bool(row.voided) != voided):
@@ -335,6 +350,8 @@ class StatementReader:
         """Unvoided, within since/until, past ``after``, in order, at most one more than a page."""
         s = statements
         query = query.where(s.c.voided.is_(False))
+        if f.authority is not None:
+            query = query.where(s.c.authority == f.authority)
         if f.since:
             query = query.where(s.c.stored > f.since)
         if f.until:

@@ -14,18 +14,20 @@ may not. Writes go through :mod:`lrs.commands`; reads come from the statement st
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
 from lrs import alternate, attachments, bodies, commands, formats, statement_queries
 from lrs.alternate import XapiRequest
-from lrs.auth import authorize
+from lrs.auth import authority_agent, authorize
 from lrs.errors import BadRequest, NotFound
 from lrs.resources.parameters import http_date
 from lrs.services import services
 from lrs.statement_queries import Single
 from lrs.versioning import HEADER, is_2, negotiate
+from projections.statements import authority_key
 
 blueprint = Blueprint("statements", __name__)
 
@@ -118,19 +120,23 @@ def _write(req: XapiRequest) -> Response:
 # ---- reads -----------------------------------------------------------------------------------
 
 def _read(req: XapiRequest) -> Response:
-    authorize(req.headers.get("Authorization"), "statements/read", "all/read")
+    credential = authorize(req.headers.get("Authorization"), "statements/read", "all/read", "statements/read/mine")
+    # statements/read/mine (Communication 4.2): only the statements this credential wrote
+    mine = None
+    if not credential.allows("statements/read", "all/read"):
+        mine = authority_key({"authority": authority_agent(credential, services().settings.authority_home_page)})
     languages = formats.accepted_languages(req.headers.get("Accept-Language"))
     if "more" in req.args:
         query, after = statement_queries.from_more_token(req.args, services().signing_key, services().settings)
-        return _page(query, after, languages)
+        return _page(query, after, languages, mine)
     parsed = statement_queries.parse(req.args, services().settings, g.xapi_version)
     if isinstance(parsed, Single):
-        return _single(parsed, languages)
-    return _page(parsed, None, languages)
+        return _single(parsed, languages, mine)
+    return _page(parsed, None, languages, mine)
 
 
-def _single(lookup: Single, languages: list[str]) -> Response:
-    statement = services().statements.get(lookup.statement_id, voided=lookup.voided)
+def _single(lookup: Single, languages: list[str], mine: str | None) -> Response:
+    statement = services().statements.get(lookup.statement_id, voided=lookup.voided, authority=mine)
     if statement is None:
         raise NotFound(f"no {'voided ' if lookup.voided else ''}statement with id {lookup.statement_id}")
     document = formats.apply(statement, lookup.format, languages)
@@ -139,8 +145,9 @@ def _single(lookup: Single, languages: list[str]) -> Response:
     return response
 
 
-def _page(query: dict[str, Any], after: tuple[str, str] | None, languages: list[str]) -> Response:
-    page = services().statements.query(statement_queries.statement_filter(query), query["limit"], after)
+def _page(query: dict[str, Any], after: tuple[str, str] | None, languages: list[str], mine: str | None) -> Response:
+    restricted = replace(statement_queries.statement_filter(query), authority=mine)  # from the credential, never the token
+    page = services().statements.query(restricted, query["limit"], after)
     more = ""
     if page.next_after:
         more = request.script_root + "/xapi/statements?more=" + statement_queries.more_token(query, page.next_after, services().signing_key)

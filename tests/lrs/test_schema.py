@@ -76,7 +76,7 @@ def test_the_initial_revision_downgrades_to_an_empty_database(engine):
 
 # ---- upgrade, current, check --------------------------------------------------------------------
 
-REVISIONS = ["0001", "0002"]
+REVISIONS = ["0001", "0002", "0003"]
 
 
 def test_upgrade_applies_the_pending_revisions_once_and_then_nothing(blank_engine):
@@ -157,7 +157,7 @@ def test_processes_running_polku_db_upgrade_at_once_on_a_fresh_database_all_succ
     ]
     outputs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, outputs
-    assert sum("applied 0002" in out for out in outputs) == 1, outputs
+    assert sum("applied 0003" in out for out in outputs) == 1, outputs
     assert sum("up to date" in out for out in outputs) == 3, outputs
     engine = make_engine(database_url)
     try:
@@ -215,7 +215,20 @@ def test_a_database_at_the_first_revision_upgrades_keeping_its_claims(blank_engi
     with blank_engine.begin() as conn:
         command.upgrade(schema.alembic_config(conn), "0001")
         conn.execute(sa.text("INSERT INTO polku_claims (namespace, key, fingerprint) VALUES ('statement-id', 'a', 'f')"))
-    assert [step.revision for step in schema.upgrade(blank_engine)] == ["0002"]
+    assert [step.revision for step in schema.upgrade(blank_engine)] == ["0002", "0003"]
     with blank_engine.connect() as conn:
         assert conn.execute(sa.text("SELECT key, fingerprint, in_flight_since FROM polku_claims")).all() == [("a", "f", None)]
     assert differences(blank_engine) == []
+
+
+def test_statements_stored_before_0003_get_their_authority(blank_engine):
+    body = '{"id": "s1", "authority": {"objectType": "Agent", "account": {"homePage": "https://h.example", "name": "k1"}}}'
+    with blank_engine.begin() as conn:
+        command.upgrade(schema.alembic_config(conn), "0002")
+        conn.execute(sa.text(
+            "INSERT INTO xapi_statements (id, stored, verb_id, voided, fingerprint, body) "
+            "VALUES ('s1', '2026-01-01T00:00:00.000000Z', 'v', false, 'f', :body)"
+        ), {"body": body})
+    schema.upgrade(blank_engine)
+    with blank_engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT authority FROM xapi_statements")).scalar() == "account:https://h.example|k1"

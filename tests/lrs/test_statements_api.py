@@ -326,3 +326,25 @@ def test_credential_without_the_scope_is_403(api):
     response = requests.post(api.server.endpoint + "/statements", json=statement(), headers=V2, auth=(key, secret))
     assert response.status_code == 403
     assert requests.get(api.server.endpoint + "/statements", headers=V2, auth=(key, secret)).status_code == 200
+
+
+def test_statements_read_mine_reads_only_the_statements_its_credential_wrote(api):
+    """Communication 4.2: statements/read/mine reads the statements written by the same credential."""
+    writer = api.server.create_credential(scopes="statements/write,statements/read/mine", name="tool")
+    others = statement(actor="someone")
+    assert api.post(others).status_code == 200  # written by the test's own credential
+    own = [statement(actor=f"mine{i}") for i in range(3)]
+    assert requests.post(api.server.endpoint + "/statements", json=own, headers=V2, auth=writer).status_code == 200
+
+    def get(**params):
+        return requests.get(api.server.endpoint + "/statements", params=params, headers=V2, auth=writer)
+
+    assert get(statementId=own[0]["id"]).status_code == 200
+    assert get(statementId=others["id"]).status_code == 404, "another credential's statement is not there for it"
+    seen, page = [], get(limit=2).json()
+    while True:
+        seen += [s["id"] for s in page["statements"]]
+        if not page["more"]:
+            break
+        page = requests.get(f"http://127.0.0.1:{api.server.port}{page['more']}", headers=V2, auth=writer).json()
+    assert sorted(seen) == sorted(s["id"] for s in own), "every page keeps the restriction"
