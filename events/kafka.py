@@ -219,7 +219,7 @@ class KafkaLog(Log):
         kafka-python's behind, so it is not built anew every few seconds)."""
         with self._admin_lock:
             if self._identity_admin is None:
-                self._identity_admin = self._rebuilt("admin client", self._admin)
+                self._identity_admin = self._rebuilt("admin client", self._admin, again=False)
             admin = self._identity_admin
             try:
                 cluster = admin.describe_cluster()["cluster_id"]
@@ -279,14 +279,17 @@ class KafkaLog(Log):
                 self._producer = None
         threading.Thread(target=_quietly, args=(lambda: producer.close(timeout=0),), daemon=True).start()
 
-    def _rebuilt(self, what: str, build: Callable[[], T]) -> T:
+    def _rebuilt(self, what: str, build: Callable[[], T], again: bool = True) -> T:
+        """``build()`` a client, once a bootstrap server accepts connections; ``again``: it
+        replaces one that failed (said in the log)."""
         if not self._reachable():  # a failed construction leaks a kafka-python thread: try only when it may work
             raise LogUnavailable(f"Kafka at {self._common['bootstrap_servers']} does not accept connections")
         try:
             client = build()
         except KafkaError as exc:
             raise LogUnavailable(f"Kafka is unavailable: {_first_line(exc)}") from exc
-        log.info("Kafka %s rebuilt after a failure", what)
+        if again:
+            log.info("Kafka %s rebuilt after a failure", what)
         return client
 
     def _reachable(self) -> bool:
