@@ -17,7 +17,11 @@ def authorize(header: str | None, *scopes: str) -> Credential:
     """Authenticate an Authorization header value and demand one of ``scopes`` (``all`` always
     passes): for requests whose credentials do not arrive as the HTTP header itself, such as the
     1.0.3 Alternate Request Syntax. Sets ``g.credential``."""
-    credential = _verify(Authorization.from_header(header))
+    try:
+        auth = Authorization.from_header(header)
+    except ValueError:  # e.g. raw UTF-8 where base64 belongs
+        raise Unauthorized("the Authorization header is not valid HTTP Basic credentials") from None
+    credential = _verify(auth)
     if not credential.allows(*scopes):
         raise Forbidden(f"this request needs one of the scopes: {', '.join(scopes)}")
     g.credential = credential

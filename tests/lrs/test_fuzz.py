@@ -83,3 +83,11 @@ def test_an_admin_programme_put_is_never_a_5xx(client, body):
     client, _services = client
     response = client.put("/api/v1/programmes/fuzz", data=_encode(body), headers={"Content-Type": "application/json"})
     assert response.status_code < 500, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("header", ["Basic ä", "Basic \u00ff\u00fe", "Basic", "Basic !!!!", "Bearer token", "Basic w6Q6w6Q="])
+def test_a_malformed_authorization_header_is_401_never_500(client, header):
+    client, _services = client
+    response = client.get("/xapi/statements", headers={"Authorization": header, "X-Experience-API-Version": "2.0.0"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
