@@ -15,7 +15,7 @@ from kafka import KafkaConsumer, TopicPartition  # noqa: E402
 from events import Event, EventTooLarge, LogUnavailable  # noqa: E402
 from events.kafka import KafkaLog  # noqa: E402
 from tests.events.contract import LogContract, make_events, read_all  # noqa: E402
-from tests.fixtures.broker import free_port  # noqa: E402
+from tests.fixtures.server import free_port  # noqa: E402
 
 pytestmark = pytest.mark.kafka
 
