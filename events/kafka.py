@@ -52,7 +52,7 @@ from kafka.errors import (
 )
 
 from events.envelope import Event, Record, decode, encode
-from events.log import EventTooLarge, Log, LogMisconfigured, LogUnavailable, Position
+from events.log import EventTooLarge, Log, LogMisconfigured, LogUnavailable, Position, summary
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,8 @@ class KafkaLog(Log):
     :class:`LogUnavailable` rather than hang when no broker answers), an append's wait for the
     acknowledgement, and a read or ``end`` request. ``poll_s`` is how long :meth:`read` waits for
     records before checking whether there are any at all; the runner calls ``read`` again.
-    ``max_event_bytes`` is the largest event Polku will append; a new topic is created to admit
+    ``api_version`` (e.g. ``(4, 1)``) skips the client's version probe if it ever misjudges a
+    broker. ``max_event_bytes`` is the largest event Polku will append; a new topic is created to admit
     it, an existing topic's own ``max.message.bytes`` may lower it.
     """
 
@@ -126,8 +127,8 @@ class KafkaLog(Log):
         except KafkaError as exc:
             self.close()
             if getattr(exc, "retriable", False) or isinstance(exc, (KafkaConnectionError, KafkaTimeoutError)):
-                raise LogUnavailable(f"Kafka at {bootstrap_servers} is unavailable: {_first_line(exc)}") from exc
-            raise LogMisconfigured(f"Kafka refuses topic {topic!r} as configured: {_first_line(exc)}") from exc
+                raise LogUnavailable(f"Kafka at {bootstrap_servers} is unavailable: {summary(exc)}") from exc
+            raise LogMisconfigured(f"Kafka refuses topic {topic!r} as configured: {summary(exc)}") from exc
         for warning in self._warnings:
             log.warning("%s", warning)
 
@@ -225,7 +226,7 @@ class KafkaLog(Log):
                 cluster = admin.describe_cluster()["cluster_id"]
                 (described,) = admin.describe_topics([self.topic])
             except KafkaError as exc:
-                raise LogUnavailable(f"Kafka could not tell who it is: {_first_line(exc)}") from exc
+                raise LogUnavailable(f"Kafka could not tell who it is: {summary(exc)}") from exc
         if described["error_code"] == UNKNOWN_TOPIC_OR_PARTITION:
             return f"kafka:{cluster}/{self.topic}:missing"
         if described["error_code"] or not described.get("topic_id"):
@@ -287,7 +288,7 @@ class KafkaLog(Log):
         try:
             client = build()
         except KafkaError as exc:
-            raise LogUnavailable(f"Kafka is unavailable: {_first_line(exc)}") from exc
+            raise LogUnavailable(f"Kafka is unavailable: {summary(exc)}") from exc
         if again:
             log.info("Kafka %s rebuilt after a failure", what)
         return client
@@ -317,18 +318,22 @@ class KafkaLog(Log):
                     # there are records at or past ``offset``; they are just slow to arrive
                     batch = self._poll(tp, limit, time.monotonic() + self._timeout_s)
                     if not batch:
+                        self._discard_reader()  # a reader that brings nothing in time is stuck
                         raise LogUnavailable(f"Kafka served no records of {tp.topic}[{partition}] from {offset} in time")
             except OffsetOutOfRangeError as exc:
                 if offset >= self.end(partition):
                     return []
                 raise LogUnavailable(f"offset {offset} of {tp.topic}[{partition}] is no longer on the log") from exc
-            except (KafkaError, LogUnavailable) as exc:
-                _quietly(self._reader.close)
-                self._reader = None
-                if isinstance(exc, LogUnavailable):
-                    raise
-                raise LogUnavailable(f"Kafka could not serve {tp.topic}[{partition}]: {exc}") from exc
+            except KafkaError as exc:
+                self._discard_reader()
+                raise LogUnavailable(f"Kafka could not serve {tp.topic}[{partition}]: {summary(exc)}") from exc
         return [Record(partition, r.offset, decode(r.value)) for r in batch]
+
+    def _discard_reader(self) -> None:
+        """Throw the reader away (held under the read lock); the next read builds a new one."""
+        if self._reader is not None:
+            _quietly(self._reader.close)
+            self._reader = None
 
     def _poll(self, tp: TopicPartition, limit: int, deadline: float) -> list:
         assert self._reader is not None
@@ -355,7 +360,7 @@ class KafkaLog(Log):
                 _quietly(self._prober.close)
                 self._prober = None
                 self._end_broken_until = time.monotonic() + END_BACKOFF_S
-                raise LogUnavailable(f"Kafka could not tell the end of {tp.topic}[{partition}]: {_first_line(exc)}") from exc
+                raise LogUnavailable(f"Kafka could not tell the end of {tp.topic}[{partition}]: {summary(exc)}") from exc
 
     def _partition(self, partition: int) -> TopicPartition:
         if not 0 <= partition < self._partitions:
@@ -379,12 +384,6 @@ class KafkaLog(Log):
 
 def _remaining(deadline: float) -> float:
     return max(deadline - time.monotonic(), 0.0)
-
-
-def _first_line(exc: BaseException) -> str:
-    """An error's name and the start of its message (kafka-python's repeat the whole request)."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0][:160] if text else ''}"
 
 
 def _quietly(close: Callable[[], Any]) -> None:

@@ -34,6 +34,13 @@ class LogUnavailable(Exception):
     """The log did not durably accept (or could not serve) a request; retrying later may work."""
 
 
+def summary(exc: BaseException, limit: int = 200) -> str:
+    """An error's class and the first line of its message: what a log line or a CLI message says
+    (drivers and kafka-python repeat whole requests in theirs)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:limit] if lines else ''}"
+
+
 class LogMisconfigured(Exception):
     """The log refuses Polku's settings (an invalid topic name, more replicas than brokers): no
     retry can help; the operator must change a setting."""

@@ -12,6 +12,7 @@ import click
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from events import LogUnavailable
+from events.log import summary
 from lrs.settings import Settings, SettingsError
 
 startup_log = logging.getLogger("polku.startup")
@@ -45,19 +46,13 @@ def _services(settings: Settings, wait: bool = False):
         except _UNREACHABLE as exc:
             remaining = deadline - time.monotonic()
             if not wait or remaining <= 0:
-                raise click.ClickException(f"cannot open Polku's database or log: {_reason(exc)}") from None
+                raise click.ClickException(f"cannot open Polku's database or log: {summary(exc, 300)}") from None
             pause = min(pause, remaining)
-            startup_log.warning("database or log not reachable (attempt %d): %s; retrying in %.0f s", attempt, _reason(exc), pause)
+            startup_log.warning("database or log not reachable (attempt %d): %s; retrying in %.0f s", attempt, summary(exc, 300), pause)
             time.sleep(pause)
             pause = min(pause * 2, 10.0)
         except Exception as exc:  # the CLI's one place to turn start-up failures into a message
-            raise click.ClickException(f"cannot open Polku's database or log: {_reason(exc)}") from None
-
-
-def _reason(exc: BaseException) -> str:
-    """One line naming what failed, without a driver's multi-line detail."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {first}"[:300]
+            raise click.ClickException(f"cannot open Polku's database or log: {summary(exc, 300)}") from None
 
 
 @click.group()

@@ -14,7 +14,7 @@ import logging
 import uuid
 from typing import Any, Sequence
 
-from events import Event, EventTooLarge, LogUnavailable, Position, encode, utc_iso
+from events import Event, EventTooLarge, LogUnavailable, Position, utc_iso
 from events.claims import STATEMENT_IDS, Claim
 from lrs import attachments, signatures
 from lrs.auth import authority_agent
@@ -90,11 +90,6 @@ def store(
             raise Unavailable("the attachment store is unavailable; retry later") from None
 
     prints = {s["id"]: fingerprint(s) for s in completed}
-    try:  # before claiming: an id must not stay claimed by a statement the log can never take
-        services.log.check_sizes([e.key.encode("utf-8") + encode(e) for e in _events(completed, prints, utc_iso())])
-    except EventTooLarge as exc:
-        raise RequestTooLarge(f"statement too large: {exc}") from None
-
     # The claim marks these writes as in flight; ``stored`` is stamped only once that mark is
     # visible, so a consistency watermark handed out meanwhile is earlier than every ``stored``
     # here (DESIGN invariant 9: a client that polls with since=<watermark> misses nothing).
@@ -108,8 +103,13 @@ def store(
         if "timestamp" not in original:
             statement["timestamp"] = stored
     # If the append fails the claims stay: the log may have stored part of the batch, and a retry
-    # with the same content is SAME, so it goes through.
-    append_and_wait(services, _events(completed, prints, stored), "statements")
+    # with the same content is SAME, so it goes through. A statement the log refuses as too large
+    # was refused before anything was written: its new ids are given back.
+    try:
+        append_and_wait(services, _events(completed, prints, stored), "statements")
+    except RequestTooLarge:
+        services.claims.release(CLAIMS, [sid for sid, c in claims.items() if c is Claim.NEW])
+        raise
     return [s["id"] for s in completed]
 
 

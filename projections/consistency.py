@@ -114,7 +114,7 @@ class Consistency:
         computed_at = time.monotonic()
         try:
             through = self._compute(projection)
-        except (OperationalError, InterfaceError):
+        except (OperationalError, InterfaceError, LogUnavailable):
             # the database is away: an older watermark is still true, and the beginning of time
             # always is; the read that follows answers 503 on its own
             return cached[1] if cached is not None else EPOCH

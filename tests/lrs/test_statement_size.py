@@ -35,3 +35,27 @@ def test_the_statement_size_limit_is_the_same_in_every_mode(fresh_lrs, mode):
     assert "limit" in refused.json()["error"]["message"]
     # the same keep-alive connection carries the next request: the refused body was read and dropped
     assert session.get(lrs.endpoint + "/statements", params={"statementId": over["id"]}, headers=V2).status_code == 404
+    smaller = dict(over, result={"response": "fits now"})
+    assert session.post(lrs.endpoint + "/statements", json=smaller, headers=V2).status_code == 200, "the id stayed free"
+
+
+@pytest.mark.postgres
+@pytest.mark.kafka
+def test_a_statement_over_an_existing_topics_smaller_limit_is_413_and_its_id_stays_free(fresh_lrs, kafka_bootstrap):
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    topic = f"small-{statement()['id'][:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"max.message.bytes": "20000"})])
+    finally:
+        admin.close()
+    lrs = fresh_lrs("scale-out", POLKU_KAFKA_TOPIC=topic)
+    session = requests.Session()
+    session.auth = lrs.auth
+    too_big = with_text(30_000)
+    refused = session.post(lrs.endpoint + "/statements", json=too_big, headers=V2, timeout=60)
+    assert refused.status_code == 413 and "limit" in refused.json()["error"]["message"]
+    fits = dict(too_big, result={"response": "fits"})
+    assert session.post(lrs.endpoint + "/statements", json=fits, headers=V2, timeout=60).status_code == 200
