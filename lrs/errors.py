@@ -142,5 +142,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         incident = uuid.uuid4().hex[:12]
-        log.error("unexpected %s on %s %s (incident %s)", type(error).__name__, request.method, request.path, incident)
+        log.error(  # the traceback goes to the server log only, never to the client
+            "unexpected %s on %s %s (incident %s)", type(error).__name__, request.method, request.path, incident, exc_info=error
+        )
         return error_response(500, f"internal error (incident {incident})")

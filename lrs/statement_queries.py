@@ -23,6 +23,7 @@ from lrs.errors import BadRequest
 from lrs.settings import Settings
 from lrs.validation import validate_statement
 from projections.statements import StatementFilter, agent_key
+from schemas import strict_json
 
 SINGLE_PARAMS = {"statementId", "voidedStatementId"}
 QUERY_PARAMS = {
@@ -154,9 +155,9 @@ def _signature(payload: bytes, key: bytes) -> str:
 def _agent(value: str, version: str) -> str:
     """The identifier key of the ``agent`` parameter: a valid Agent or identified Group as JSON."""
     try:
-        agent = json.loads(value)
-    except (ValueError, RecursionError):
-        raise BadRequest("agent: must be a JSON Agent or Group object") from None
+        agent = strict_json.loads(value)  # the one JSON Polku takes: no NUL, lone surrogate, repeated key
+    except strict_json.JsonProblem as exc:
+        raise BadRequest(f"agent: must be a JSON Agent or Group object ({exc.problem})") from None
     if not isinstance(agent, dict):
         raise BadRequest("agent: must be a JSON Agent or Group object")
     probe = {"actor": agent, "verb": {"id": _PROBE_VERB}, "object": {"id": _PROBE_ACTIVITY}}

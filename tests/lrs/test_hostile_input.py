@@ -184,3 +184,14 @@ def test_json_nested_a_hundred_thousand_deep_is_400_in_a_document_post_and_the_a
                                 headers={"Content-Type": "application/json"})
     assert programme.status_code == 400
     assert "deeper" in programme.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("agent", [
+    '{"openid": "http://x.example/\\ud800"}',
+    '{"mbox": "mailto:a\\u0000@example.org"}',
+    '{"mbox": "mailto:a@example.org", "mbox": "mailto:b@example.org"}',
+])
+def test_an_agent_filter_no_store_can_hold_is_400_naming_it(api, agent):
+    response = api.get(agent=agent)
+    assert response.status_code == 400, response.text
+    assert "agent" in response.json()["error"]["message"]
