@@ -368,3 +368,17 @@ class StatementReader:
     def count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(statements)).scalar_one()
+
+    def names_agent(self, authority: str, agent: str) -> bool:
+        """Whether a statement stored under ``authority`` has ``agent`` as its actor or object (or
+        as a member of a Group there): the agents a credential is associated with, as far as the
+        LRS can tell (the ``state`` and ``profile`` scopes, Communication 4.2)."""
+        a = statement_agents
+        query = (
+            sa.select(a.c.statement_id)
+            .join(statements, statements.c.id == a.c.statement_id)
+            .where(a.c.agent == agent, a.c.is_primary.is_(True), statements.c.authority == authority)
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
