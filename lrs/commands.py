@@ -23,9 +23,11 @@ from lrs.credentials import Credential
 from lrs.errors import BadRequest, Conflict, RequestTooLarge, Unavailable
 from lrs.normalise import normalise
 from lrs.services import Services
-from lrs.validation import MAX_PROBLEMS, validate_statements
+from schemas.validation import MAX_PROBLEMS, validate_statements
 from projections.log_guard import LogMismatch
-from projections.statements import STATEMENT_STORED, VOIDED_VERB, agent_key
+from projections.statements import STATEMENT_STORED, VOIDED_VERB
+from schemas.agents import agent_key
+from schemas.versions import is_2
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ def complete(statement: dict[str, Any], stored: str, authority: dict, version: s
     result.setdefault("timestamp", stored)
     result["stored"] = stored
     result["authority"] = authority
-    result.setdefault("version", "2.0.0" if version.startswith("2.") else "1.0.0")
+    result.setdefault("version", "2.0.0" if is_2(version) else "1.0.0")
     return result
 
 

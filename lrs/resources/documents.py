@@ -23,7 +23,8 @@ from lrs.documents import Body, Document, DocumentKey, Preconditions, Scope, Unc
 from lrs.errors import Forbidden, NotFound
 from lrs.resources import parameters
 from lrs.services import services
-from lrs.versioning import HEADER, is_2, negotiate
+from lrs.versioning import HEADER, negotiate
+from schemas.versions import is_2
 
 blueprint = Blueprint("documents", __name__)
 

@@ -26,7 +26,8 @@ from lrs.errors import BadRequest, NotFound
 from lrs.resources.parameters import http_date
 from lrs.services import services
 from lrs.statement_queries import Single
-from lrs.versioning import HEADER, is_2, negotiate
+from lrs.versioning import HEADER, negotiate
+from schemas.versions import is_2
 
 blueprint = Blueprint("statements", __name__)
 
