@@ -129,10 +129,16 @@ class ClaimRegistry:
 
 def landed(conn: sa.Connection, namespace: str, key: str) -> None:
     """A projection applied the write of ``key`` (in its own transaction): no longer in flight."""
-    conn.execute(
-        claims.update()
-        .where(claims.c.namespace == namespace)
-        .where(claims.c.key == key)
-        .where(claims.c.in_flight_since.is_not(None))
-        .values(in_flight_since=None)
-    )
+    landed_all(conn, namespace, [key])
+
+
+def landed_all(conn: sa.Connection, namespace: str, keys: list[str]) -> None:
+    """:func:`landed` for many keys, in one statement."""
+    if keys:
+        conn.execute(
+            claims.update()
+            .where(claims.c.namespace == namespace)
+            .where(claims.c.key.in_(sorted(set(keys))))
+            .where(claims.c.in_flight_since.is_not(None))
+            .values(in_flight_since=None)
+        )

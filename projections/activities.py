@@ -30,7 +30,7 @@ from events import Record
 from events.sql import bytewise
 from projections.base import Projection
 from projections.statements import STATEMENT_STORED
-from projections.upserts import upsert
+from projections.upserts import fold, upsert
 
 LANGUAGE_MAPS = ("name", "description")
 COMPONENT_LISTS = ("choices", "scale", "source", "target", "steps")
@@ -103,24 +103,34 @@ class ActivityDefinitions(Projection):
     metadata = metadata
 
     def apply(self, conn: sa.Connection, record: Record) -> None:
-        statement = record.event.data["statement"]
-        stamp = (statement["stored"], statement["id"])
-        contributions = {}
-        for activity_id, definition in defined_activities(statement):
-            text = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            contributions[(sha256(activity_id), sha256(text))] = (activity_id, text)
+        self.apply_batch(conn, [record])
+
+    def apply_batch(self, conn: sa.Connection, records: list[Record]) -> None:
+        """One upsert for the batch: of the rows one (activity, definition) gets, the latest stamp."""
+        rows = [row for record in records for row in _rows(record.event.data["statement"])]
         d = definitions
         upsert(
             conn,
             d,
-            [
-                dict(activity_hash=activity_hash, definition_hash=definition_hash, activity_id=activity_id,
-                     stored=stamp[0], statement_id=stamp[1], definition=text)
-                for (activity_hash, definition_hash), (activity_id, text) in sorted(contributions.items())
-            ],
+            sorted(fold(rows, ("activity_hash", "definition_hash"), lambda old, new: _stamp(new) > _stamp(old)),
+                   key=lambda row: (row["activity_hash"], row["definition_hash"])),
             update=["stored", "statement_id"],
             when=lambda new: sa.or_(d.c.stored < new.stored, sa.and_(d.c.stored == new.stored, d.c.statement_id < new.statement_id)),
         )
+
+
+def _stamp(row: dict[str, Any]) -> tuple[str, str]:
+    return row["stored"], row["statement_id"]
+
+
+def _rows(statement: dict[str, Any]) -> list[dict[str, Any]]:
+    """The definition rows one statement contributes, stamped with its (stored, id)."""
+    rows = []
+    for activity_id, definition in defined_activities(statement):
+        text = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        rows.append(dict(activity_hash=sha256(activity_id), definition_hash=sha256(text), activity_id=activity_id,
+                         stored=statement["stored"], statement_id=statement["id"], definition=text))
+    return rows
 
 
 @dataclass

@@ -23,8 +23,8 @@ from events import Record
 from events.sql import bytewise
 from projections.base import Projection
 from projections.statements import STATEMENT_STORED
+from projections.upserts import fold, upsert
 from schemas.agents import IFIS, agent_key
-from projections.upserts import upsert
 
 
 metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
@@ -81,16 +81,21 @@ class AgentNames(Projection):
     metadata = metadata
 
     def apply(self, conn: sa.Connection, record: Record) -> None:
-        statement = record.event.data["statement"]
-        stored = statement["stored"]
+        self.apply_batch(conn, [record])
+
+    def apply_batch(self, conn: sa.Connection, records: list[Record]) -> None:
+        """One upsert for the batch: of the rows one (agent, name) gets, the earliest stamp."""
+        rows = [
+            dict(agent_hash=sha256(key), name_hash=sha256(name), agent=key, name=name, first_stored=statement["stored"])
+            for statement in (record.event.data["statement"] for record in records)
+            for key, name in set(named_agents(statement))
+        ]
         t = agent_names
         upsert(
             conn,
             t,
-            [
-                dict(agent_hash=sha256(key), name_hash=sha256(name), agent=key, name=name, first_stored=stored)
-                for key, name in sorted(set(named_agents(statement)))
-            ],
+            sorted(fold(rows, ("agent_hash", "name_hash"), lambda old, new: new["first_stored"] < old["first_stored"]),
+                   key=lambda row: (row["agent_hash"], row["name_hash"])),
             update=["first_stored"],
             when=lambda new: t.c.first_stored > new.first_stored,
         )

@@ -173,13 +173,15 @@ class Runner:
                     conn.rollback()  # another runner moved first: it applies this batch
                     return 0
             for projection in group:
+                if not careful:
+                    wanted = [r for r in records if r.event.type in projection.event_types]
+                    if wanted:
+                        projection.apply_batch(conn, wanted)
                 for record in records:
                     if record.event.type == UNDECODABLE:
                         self._set_aside(conn, projection, record, record.event.data.get("error", "undecodable"))
-                    elif record.event.type not in projection.event_types:
+                    elif record.event.type not in projection.event_types or not careful:
                         continue
-                    elif not careful:
-                        projection.apply(conn, record)
                     else:
                         try:
                             with conn.begin_nested():
