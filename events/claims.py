@@ -69,6 +69,52 @@ class ClaimRegistry:
                 raise LogUnavailable("the claim registry is unavailable") from exc
         raise LogUnavailable("the claim registry is too contended; retry")
 
+    def claim_each(
+        self, namespace: str, groups: list[Mapping[str, str]], in_flight_since: str | None = None
+    ) -> list[dict[str, Claim]]:
+        """:meth:`claim` for several writers' groups of keys (no key in two groups) in one
+        transaction: each group is all or nothing on its own, as if claimed alone."""
+        for _attempt in range(5):
+            try:
+                with self._engine.begin() as conn:
+                    return self._claim_each(conn, namespace, groups, in_flight_since)
+            except IntegrityError:
+                continue  # another writer claimed one of the keys between our look and our insert
+            except (OperationalError, DBAPIError) as exc:
+                raise LogUnavailable("the claim registry is unavailable") from exc
+        raise LogUnavailable("the claim registry is too contended; retry")
+
+    @staticmethod
+    def _claim_each(
+        conn: sa.Connection, namespace: str, groups: list[Mapping[str, str]], in_flight_since: str | None
+    ) -> list[dict[str, Claim]]:
+        keys = sorted({key for group in groups for key in group})
+        held = {
+            row.key: row.fingerprint
+            for row in conn.execute(
+                sa.select(claims.c.key, claims.c.fingerprint).where(claims.c.namespace == namespace).where(claims.c.key.in_(keys))
+            )
+        }
+        results, new, same = [], [], []
+        for group in groups:
+            result = {
+                key: Claim.NEW if key not in held else Claim.SAME if held[key] == fingerprint else Claim.DIFFERENT
+                for key, fingerprint in group.items()
+            }
+            results.append(result)
+            if any(c is Claim.DIFFERENT for c in result.values()):
+                continue  # this group claims nothing
+            new += [{"namespace": namespace, "key": k, "fingerprint": group[k], "in_flight_since": in_flight_since}
+                    for k, c in result.items() if c is Claim.NEW]
+            same += [k for k, c in result.items() if c is Claim.SAME]
+        if new:
+            conn.execute(claims.insert(), new)
+        if same and in_flight_since is not None:  # a retry is written again: in flight again
+            conn.execute(
+                claims.update().where(claims.c.namespace == namespace).where(claims.c.key.in_(same)).values(in_flight_since=in_flight_since)
+            )
+        return results
+
     def release(self, namespace: str, keys: list[str]) -> None:
         """Give back keys claimed NEW whose append then failed, so a retry is not refused."""
         with self._engine.begin() as conn:

@@ -20,7 +20,8 @@ from lrs import attachments, signatures
 from lrs.auth import authority_agent
 from lrs.comparison import fingerprint
 from lrs.credentials import Credential
-from lrs.errors import BadRequest, Conflict, RequestTooLarge, Unavailable
+from lrs.errors import BadRequest, Conflict, RequestTooLarge, Unavailable, XAPIError
+from lrs.group_commit import Write
 from lrs.normalise import normalise
 from lrs.services import Services
 from schemas.validation import MAX_PROBLEMS, validate_statements
@@ -80,42 +81,81 @@ def store(
     contents: dict[str, bytes] | None = None,
 ) -> list[str]:
     """Store statements (already checked) and their attachment contents; return their ids in
-    request order."""
+    request order. Concurrent requests' statements are claimed and appended together
+    (:mod:`lrs.group_commit`); each request still gets its own answer."""
     authority = authority_agent(credential, services.settings.authority_home_page)
-    sent = statements
-    statements = [dict(s, id=str(s.get("id") or uuid.uuid4()).lower()) for s in statements]
-    completed = [complete(s, utc_iso(), authority, version) for s in statements]  # stored: stamped below
+    with_ids = [dict(s, id=str(s.get("id") or uuid.uuid4()).lower()) for s in statements]
+    completed = [complete(s, utc_iso(), authority, version) for s in with_ids]  # stored: stamped below
     _check_voiding(services, completed)
     if contents:
         try:
             services.blobs.put(contents)
         except LogUnavailable:
             raise Unavailable("the attachment store is unavailable; retry later") from None
+    write = Write(
+        statements=completed,
+        prints={s["id"]: fingerprint(s) for s in completed},
+        untimed=["timestamp" not in original for original in statements],
+        assigned=[s["id"] for s, original in zip(completed, statements) if not original.get("id")],
+    )
+    return services.writes.run(write, lambda group: _write_group(services, group))
 
-    prints = {s["id"]: fingerprint(s) for s in completed}
-    # The claim marks these writes as in flight; ``stored`` is stamped only once that mark is
-    # visible, so a consistency watermark handed out meanwhile is earlier than every ``stored``
-    # here (DESIGN invariant 9: a client that polls with since=<watermark> misses nothing).
-    claims = services.claims.claim(CLAIMS, prints, in_flight_since=utc_iso())
-    conflicting = [sid for sid, c in claims.items() if c is Claim.DIFFERENT]
-    if conflicting:
-        raise Conflict(f"statement {conflicting[0]} already exists with different content; statements are immutable")
+
+def _write_group(services: Services, group: list[Write]) -> None:
+    """Claim, stamp, append and wait for a group of requests' writes, finishing each one.
+
+    The claim marks every id as in flight; ``stored`` is stamped only once that mark is visible,
+    so a consistency watermark handed out meanwhile is earlier than every ``stored`` here (DESIGN
+    invariant 9: a client that polls with since=<watermark> misses nothing). If the append fails
+    the claims stay: the log may have stored part of it, and a retry with the same content is
+    SAME, so it goes through. A statement the log refuses as too large was refused before
+    anything was written: its new ids are given back."""
+    claimed = services.claims.claim_each(CLAIMS, [w.prints for w in group], in_flight_since=utc_iso())
+    accepted: list[tuple[Write, dict[str, Claim]]] = []
+    for write, claims in zip(group, claimed):
+        conflicting = [sid for sid, c in claims.items() if c is Claim.DIFFERENT]
+        if conflicting:
+            write.finish(error=Conflict(f"statement {conflicting[0]} already exists with different content; statements are immutable"))
+        else:
+            accepted.append((write, claims))
+    if not accepted:
+        return
     stored = utc_iso()
-    for original, statement in zip(statements, completed):
-        statement["stored"] = stored
-        if "timestamp" not in original:
-            statement["timestamp"] = stored
-    # If the append fails the claims stay: the log may have stored part of the batch, and a retry
-    # with the same content is SAME, so it goes through. A statement the log refuses as too large
-    # was refused before anything was written: its new ids are given back.
+    for write, _ in accepted:
+        for statement, untimed in zip(write.statements, write.untimed):
+            statement["stored"] = stored
+            if untimed:
+                statement["timestamp"] = stored
     try:
-        append_and_wait(services, _events(completed, prints, stored), "statements")
+        append_and_wait(services, [e for write, _ in accepted for e in _events(write.statements, write.prints, stored)], "statements")
     except RequestTooLarge:
+        if len(accepted) > 1:  # one of them is too large for the log: each on its own, to find it
+            for write, claims in accepted:
+                _append_alone(services, write, claims, stored)
+            return
+        write, claims = accepted[0]
         services.claims.release(CLAIMS, [sid for sid, c in claims.items() if c is Claim.NEW])
         raise
     except Unconfirmed:
-        raise Unavailable(_retry_advice([s["id"] for s, o in zip(completed, sent) if not o.get("id")])) from None
-    return [s["id"] for s in completed]
+        for write, _ in accepted:
+            write.finish(error=Unavailable(_retry_advice(write.assigned)))
+        return
+    for write, _ in accepted:
+        write.finish(ids=[s["id"] for s in write.statements])
+
+
+def _append_alone(services: Services, write: Write, claims: dict[str, Claim], stored: str) -> None:
+    try:
+        append_and_wait(services, _events(write.statements, write.prints, stored), "statements")
+    except RequestTooLarge as exc:
+        services.claims.release(CLAIMS, [sid for sid, c in claims.items() if c is Claim.NEW])
+        write.finish(error=exc)
+    except Unconfirmed:
+        write.finish(error=Unavailable(_retry_advice(write.assigned)))
+    except XAPIError as exc:
+        write.finish(error=exc)
+    else:
+        write.finish(ids=[s["id"] for s in write.statements])
 
 
 def _retry_advice(assigned: list[str]) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
@@ -15,6 +15,7 @@ from events.sql import SqlLog, make_engine
 from lrs import schema
 from lrs.credentials import CredentialStore
 from lrs.documents import DocumentStore
+from lrs.group_commit import WriteQueue
 from lrs.settings import Settings
 from projections.consistency import Consistency
 from projections.log_guard import LogGuard
@@ -40,6 +41,8 @@ class Services:
     signing_key: bytes
     #: how many request threads may wait for read-your-writes at once: the others stay free
     waiters: threading.BoundedSemaphore
+    #: concurrent requests' statement writes, claimed and appended together (group commit)
+    writes: WriteQueue = field(default_factory=WriteQueue)
 
     def close(self) -> None:
         self.runner.stop()
