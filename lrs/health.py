@@ -40,8 +40,10 @@ class Report:
     """One look at Polku's state; a part that could not be looked at holds ``None`` and its
     error. ``step`` names the part being looked at while the look is still going on."""
 
-    database_error: str | None = None
+    database_error: str | None = None  # the whole summary: for the operator's side (the CLI)
     log_error: str | None = None
+    database_kind: str | None = None  # the error's class only: for /ready, which tells no address
+    log_kind: str | None = None
     identity: str | None = None
     problem: str | None = None
     statuses: list[Status] | None = None
@@ -65,13 +67,13 @@ def report(services: Services, into: Report | None = None) -> Report:
         with services.engine.connect() as conn:
             conn.execute(sa.select(1))
     except Exception as exc:  # noqa: BLE001 - whatever the driver raises, the check fails saying what
-        r.database_error = summary(exc, 160)
+        r.database_error, r.database_kind = summary(exc, 160), _kind(exc)
     r.step = "log"
     try:
         r.identity = services.log.identity()
         r.statuses = services.runner.status() if r.database_error is None else None
     except Exception as exc:  # noqa: BLE001 - a log or database failure while reading positions
-        r.log_error = summary(exc, 160)
+        r.log_error, r.log_kind = summary(exc, 160), _kind(exc)
     r.step = "log_identity"
     r.problem = services.guard.problem()  # answers at once; the guard looks again in the background
     r.step = "dead_letters"
@@ -80,11 +82,17 @@ def report(services: Services, into: Report | None = None) -> Report:
             with services.engine.connect() as conn:
                 r.set_aside = tracking.dead_letter_counts(conn)
         except Exception as exc:  # noqa: BLE001
-            r.database_error = summary(exc, 160)
+            r.database_error, r.database_kind = summary(exc, 160), _kind(exc)
     r.step = "retention"
     r.warnings = services.log.warnings()
     r.step = None
     return r
+
+
+def _kind(exc: BaseException) -> str:
+    """An error's class, and the driver's beneath it: what /ready may say (messages name hosts)."""
+    orig = getattr(exc, "orig", None) or exc.__cause__
+    return type(exc).__name__ + (f" from {type(orig).__name__}" if orig is not None else "")
 
 
 def checks(r: Report, max_lag: int, timeout: float) -> dict[str, dict]:
@@ -105,9 +113,9 @@ def checks(r: Report, max_lag: int, timeout: float) -> dict[str, dict]:
 
     out: dict[str, dict] = {}
     out["database"] = pending("database") or (
-        entry(False, f"unreachable: {r.database_error}") if r.database_error else entry(True, "reachable")
+        entry(False, f"unreachable ({r.database_kind})") if r.database_error else entry(True, "reachable")
     )
-    out["log"] = pending("log") or (entry(False, f"unreachable: {r.log_error}") if r.log_error else entry(True, "reachable"))
+    out["log"] = pending("log") or (entry(False, f"unreachable ({r.log_kind})") if r.log_error else entry(True, "reachable"))
     out["log_identity"] = pending("log_identity") or (
         entry(False, r.problem.split(":", 1)[0] + "; see polku projections status") if r.problem else entry(True, "the log Polku projects")
     )

@@ -97,7 +97,23 @@ def gunicorn_options(settings: Settings) -> dict:
     }
     if socket is not None:
         options["control_socket"] = socket
+    if settings.log_format == "json":  # gunicorn's own lines as JSON objects too, through the root logger
+        options["logconfig_dict"] = _json_logging(settings.log_level)
     return options
+
+
+def _json_logging(level: str) -> dict:
+    """gunicorn's logging (dictConfig): its error log through the root logger in JSON, its access
+    log off (Polku writes its own)."""
+    return {
+        "root": {"level": level, "handlers": ["console"]},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": [], "propagate": True, "qualname": "gunicorn.error"},
+            "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False, "qualname": "gunicorn.access"},
+        },
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "formatters": {"json": {"()": "lrs.logs.JsonFormatter"}},
+    }
 
 
 def prepare_multiprocess(folder: str | None = None) -> str:
