@@ -303,6 +303,34 @@ def projections_rebuild(names: tuple[str, ...]) -> None:
     services.close()
 
 
+@main.command()
+@click.option("--path", default="/ready", show_default=True, help="What to ask: /ready, or /health for the process alone.")
+@click.option("--url", default=None, help="Base URL (default: http://127.0.0.1:POLKU_PORT).")
+@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds to wait for the answer.")
+def probe(path: str, url: str | None, timeout: float) -> None:
+    """Ask a running Polku on this host whether it is ready (exit 0) or not (exit 1): the
+    container HEALTHCHECK and the compose healthchecks, with no tool beyond Polku itself."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    base = url or f"http://127.0.0.1:{_settings().port}"
+    try:
+        with urllib.request.urlopen(base.rstrip("/") + path, timeout=timeout) as response:
+            status, body = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, exc.read()
+    except (OSError, ValueError) as exc:
+        click.echo(f"no answer from {base}{path}: {exc}", err=True)
+        sys.exit(1)
+    try:
+        failing = json.loads(body).get("failing") or []
+    except (ValueError, AttributeError):
+        failing = []
+    click.echo(f"{status} {', '.join(failing) if failing else ('ok' if status == 200 else '')}".strip())
+    sys.exit(0 if status == 200 else 1)
+
+
 #: Settings printed as ``***`` whole by ``polku config`` (names holding one of these words).
 _SECRET_WORDS = ("secret", "password", "master_key", "token", "private")
 
