@@ -99,7 +99,11 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 @main.command()
 @click.option("--idle-sleep", type=float, default=0.01, show_default=True, help="Seconds to wait when caught up.")
 @click.option("--partitions", default=None, help="Comma-separated log partitions to apply (default: all).")
-def project(idle_sleep: float, partitions: str | None) -> None:
+@click.option(
+    "--metrics-port", type=int, default=None,
+    help="Serve this worker's metrics (events applied) on POLKU_HOST:PORT/metrics, unauthenticated: keep it private.",
+)
+def project(idle_sleep: float, partitions: str | None, metrics_port: int | None) -> None:
     """Run the projection worker: apply the log to every projection until stopped.
 
     Several workers may split the partitions of a topic (--partitions 0,1 and --partitions 2,3);
@@ -121,6 +125,8 @@ def project(idle_sleep: float, partitions: str | None) -> None:
             raise click.BadParameter(str(exc), param_hint="--partitions") from None
     else:
         runner = services.runner
+    if metrics_port:
+        _serve_worker_metrics(runner, settings.host, metrics_port)
     stop = threading.Event()
 
     def _stop(*_):
@@ -138,6 +144,20 @@ def project(idle_sleep: float, partitions: str | None) -> None:
     while not stop.wait(0.5):
         pass
     services.close()
+
+
+def _serve_worker_metrics(runner, host: str, port: int) -> None:
+    """The projection worker's own counters (lrs/metrics.py) on a port of their own."""
+    import os
+
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # one process: its own registry, no files
+    from prometheus_client import start_http_server
+
+    from lrs import metrics
+
+    runner.on_commit = metrics.applied
+    start_http_server(port, addr=host)
+    click.echo(f"metrics: http://{host}:{port}/metrics")
 
 
 @main.group()

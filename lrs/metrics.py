@@ -41,6 +41,10 @@ LATENCY = Histogram(
     "polku_http_request_duration_seconds", "Time to answer an HTTP request, by route template", ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+#: What a 503 was for (lrs/errors.py): the log, the log not being Polku's, the database, the
+#: attachment store, a document too contended, /ready itself, anything else.
+UNAVAILABLE_CAUSES = ("log", "log_mismatch", "database", "attachment_store", "document_contention", "not_ready", "other")
+APPEND_FAILURE_CAUSES = ("log_unavailable", "log_mismatch", "too_large")
 UNAVAILABLE = Counter("polku_http_unavailable", "503 answers, by cause", ["cause"])
 STATEMENTS_APPENDED = Counter("polku_statements_appended", "Statements appended to the log and acknowledged")
 APPEND_FAILURES = Counter("polku_append_failures", "Appends to the log that failed, by cause", ["cause"])
@@ -131,6 +135,10 @@ def init_app(app: Flask) -> None:
 
     runner = app.extensions["polku"].runner
     runner.on_commit = applied
+    for cause in UNAVAILABLE_CAUSES:  # every series there from the start, at 0: rate() and alerts see it
+        UNAVAILABLE.labels(cause)
+    for cause in APPEND_FAILURE_CAUSES:
+        APPEND_FAILURES.labels(cause)
 
 
 blueprint = Blueprint("metrics", __name__)

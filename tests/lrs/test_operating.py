@@ -151,6 +151,27 @@ def test_metrics_count_statements_appended_and_show_positions_lag_and_dead_lette
     assert "polku_db_pool_connections" in text
 
 
+def test_every_metric_the_grafana_dashboard_queries_is_one_metrics_exposes(polku):
+    import re
+    from pathlib import Path
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    app, client, credential = polku()
+    writer, scraper = credential("all"), credential("metrics")
+    client.post("/xapi/statements", json=statement(), headers=V2 | writer)
+    client.get("/ready")
+    with app.extensions["polku"].engine.begin() as conn:
+        tracking.set_aside(conn, "cohorts", 0, 0, "e1", "statement.stored", "ValueError: x", "2026-01-01T00:00:00Z")
+    app.extensions["polku.probe"].max_age = 0
+    text = client.get("/metrics", headers=scraper).get_data(as_text=True)
+    exposed = {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "polku-dashboard.json").read_text())
+    queried = {name for panel in dashboard["panels"] for target in panel["targets"] for name in re.findall(r"polku_[a-z_]+", target["expr"])}
+    assert len(queried) >= 12
+    assert queried <= exposed, queried - exposed
+
+
 # ---- request id and the access log ----------------------------------------------------------------
 
 

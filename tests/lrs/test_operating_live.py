@@ -205,3 +205,26 @@ def test_gunicorn_conf_reads_the_settings_polku_serve_reads(tmp_path):
     assert (chosen["workers"], chosen["threads"]) == ("3", "4")
     assert chosen["control_socket"].endswith("polku-gunicorn-8111.ctl"), "one control socket per instance"
     assert printed(POLKU_GUNICORN_CONTROL_SOCKET="off")["control_socket_disable"] == "True"
+
+
+def test_a_projection_worker_counts_the_events_it_applies_on_its_metrics_port(fresh_lrs):
+    lrs = fresh_lrs("embedded", POLKU_RUN_PROJECTIONS="false")  # only the worker applies
+    port = free_port()
+    out = open(lrs.log_dir / "project.log", "ab")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "lrs.cli", "project", "--metrics-port", str(port)],
+        env=lrs.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    lrs.processes["project"] = worker
+    assert requests.post(lrs.endpoint + "/statements", json=[statement(), statement()], auth=lrs.auth, headers=V2, timeout=30).status_code == 200
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            if _sample(text, "polku_projection_events_applied_total", projection="statements", partition="0") >= 2:
+                break
+        except requests.ConnectionError:
+            pass  # not listening yet
+        assert worker.poll() is None, lrs.logs()
+        assert time.monotonic() < deadline, "the worker's metrics never counted the events"
+        time.sleep(0.3)
