@@ -73,7 +73,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     from lrs.app import configure_logging
 
     settings = _settings(host=host, port=port, workers=workers)
-    if settings.workers > 1:
+    if settings.workers > 1 or server.multiprocess_asked():
         server.prepare_multiprocess()  # before anything imports prometheus_client (lrs/metrics.py)
     configure_logging(settings)
     services = _services(settings, wait=True)

@@ -21,9 +21,10 @@ import time
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, g, jsonify
+from flask import Blueprint, current_app, g, jsonify, request
 
 from events.log import summary
+from lrs.errors import BadRequest
 from lrs.services import Services
 from projections import tracking
 from projections.runner import Status
@@ -200,10 +201,18 @@ def health():
 
 @blueprint.get("/ready")
 def ready():
-    """Whether Polku can do its work now: 200 if every check passes, else 503 naming them."""
+    """Whether Polku can do its work now: 200 if every check passes, else 503 naming them.
+    ``?check=database,log`` (or the parameter repeated) decides on those checks alone: a load
+    balancer may route on what a request needs while an alarm watches them all."""
+    chosen = [name.strip() for value in request.args.getlist("check") for name in value.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in CHECKS]
+    if unknown:
+        raise BadRequest(f"check: unknown check {unknown[0][:40]!r}; known: {', '.join(CHECKS)}")
     services: Services = current_app.extensions["polku"]
     settings = services.settings
     found = checks(probe(services).look(), settings.ready_max_lag, settings.ready_timeout_s)
+    if chosen:
+        found = {name: entry for name, entry in found.items() if name in chosen}
     failing = [name for name, c in found.items() if not c["ok"]]
     body = {"status": "not ready" if failing else "ready", "failing": failing, "checks": found}
     response = jsonify(body)

@@ -25,12 +25,16 @@ from __future__ import annotations
 import os
 
 from flask import Blueprint, Flask, Response, current_app, g, request
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
-
-from lrs.auth import authorize
 
 from lrs.server import MULTIPROC_DIR
+
+if os.environ.get(MULTIPROC_DIR):  # prometheus_client writes its files there from the first metric on
+    os.makedirs(os.environ[MULTIPROC_DIR], exist_ok=True)
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest  # noqa: E402
+from prometheus_client.core import GaugeMetricFamily  # noqa: E402
+
+from lrs.auth import authorize  # noqa: E402
 
 #: The text format every Prometheus version reads (what ``generate_latest`` writes).
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

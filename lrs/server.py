@@ -30,7 +30,8 @@ MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 def run(settings: Settings) -> None:
     """Serve until stopped."""
     if settings.workers > 1:
-        prepare_multiprocess()
+        if not multiprocess_asked():  # polku serve prepared it already; a caller of run() may not have
+            prepare_multiprocess()
         GunicornServer(settings).run()
     else:
         _waitress(settings)
@@ -114,6 +115,10 @@ def _json_logging(level: str) -> dict:
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
         "formatters": {"json": {"()": "lrs.logs.JsonFormatter"}},
     }
+
+
+def multiprocess_asked() -> bool:
+    return bool(os.environ.get(MULTIPROC_DIR))
 
 
 def prepare_multiprocess(folder: str | None = None) -> str:

@@ -159,12 +159,18 @@ def test_the_images_commands_run_here_migrate_serve_and_answer_their_healthcheck
     steps = dict((op, arg) for op, arg in _dockerfile())
     serve, healthcheck = _exec_form(steps["CMD"]), _exec_form(steps["HEALTHCHECK"])
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POLKU_")} | {
+    image_env = {}  # the image's ENV, with the paths and the port made this test's own
+    for op, argument in _dockerfile():
+        if op == "ENV":
+            image_env |= dict(pair.split("=", 1) for pair in argument.split())
+    assert {"POLKU_HOST", "POLKU_DATABASE_URL", "PROMETHEUS_MULTIPROC_DIR"} <= set(image_env)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLKU_")} | image_env | {
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "POLKU_HOST": "127.0.0.1",
         "POLKU_DATABASE_URL": f"sqlite:///{tmp_path / 'polku.sqlite3'}",
         "POLKU_PORT": str(port),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "not-made-yet" / "metrics"),
         "POLKU_MIGRATE": "check",
-        "PYTHONUNBUFFERED": "1",
     }
     migrate = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["migrate"]["command"]
     done = subprocess.run(migrate, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)

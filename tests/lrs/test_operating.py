@@ -87,6 +87,18 @@ def test_ready_is_503_naming_dead_letters_while_an_event_is_set_aside(polku):
     assert "statements: 1" in response.json["checks"]["dead_letters"]["detail"]
 
 
+def test_ready_decides_on_the_checks_asked_for_alone_and_names_an_unknown_one(polku):
+    app, client, _ = polku()
+    with app.extensions["polku"].engine.begin() as conn:
+        tracking.set_aside(conn, "statements", 0, 7, "e1", "statement.stored", "ValueError: x", "2026-01-01T00:00:00Z")
+    assert client.get("/ready").status_code == 503
+    routed = client.get("/ready", query_string={"check": "database,log"})
+    assert routed.status_code == 200 and set(routed.json["checks"]) == {"database", "log"}
+    assert client.get("/ready?check=database&check=dead_letters").status_code == 503
+    unknown = client.get("/ready", query_string={"check": "database,disk"})
+    assert unknown.status_code == 400 and "check" in unknown.json["error"]["message"] and "disk" in unknown.json["error"]["message"]
+
+
 def test_ready_tells_no_secret_nor_the_log_identity(polku, sqlite_url):
     app, client, _ = polku()
     text = client.get("/ready").get_data(as_text=True)
