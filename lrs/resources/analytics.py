@@ -20,7 +20,7 @@ from lrs.api_schemas import EngagementView, ProgressView, SuccessView
 from lrs.auth import require
 from lrs.errors import BadRequest, NotFound
 from lrs.services import services
-from projections.cohort_views import CohortViews
+from projections.cohort_views import MAX_WEEKS, CohortViews
 
 blueprint = Blueprint("analytics", __name__)
 
@@ -123,6 +123,8 @@ def engagement(key: str):
     start, end = _date("from", params.get("from")), _date("to", params.get("to"))
     if start and end and end < start:
         raise BadRequest("to: must not be before from")
+    if start and end and (end - start).days > MAX_WEEKS * 7:
+        raise BadRequest(f"to: the span from..to is at most {MAX_WEEKS} weeks")
     view = EngagementView().dump(_found(CohortViews(services().engine).engagement(key, start, end), key))
     if params.get("format") == "csv":
         names = ("statements", "active_days", "contributions", "last_active")
