@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request
 
+from events import LogUnavailable
 from events.log import summary
 from lrs.errors import BadRequest
 from lrs.services import Services
 from projections import tracking
+from projections.log_guard import LogMismatch
 from projections.runner import Status
 
 #: The checks of ``GET /ready``.
@@ -72,9 +74,15 @@ def report(services: Services, into: Report | None = None) -> Report:
     r.step = "log"
     try:
         r.identity = services.log.identity()
-        r.statuses = services.runner.status() if r.database_error is None else None
-    except Exception as exc:  # noqa: BLE001 - a log or database failure while reading positions
+    except Exception as exc:  # noqa: BLE001 - LogUnavailable, or what a client library raises
         r.log_error, r.log_kind = summary(exc, 160), _kind(exc)
+    if r.database_error is None and r.log_error is None:
+        try:
+            r.statuses = services.runner.status()  # positions from the database, ends from the log
+        except LogUnavailable as exc:
+            r.log_error, r.log_kind = summary(exc, 160), _kind(exc)
+        except Exception as exc:  # noqa: BLE001
+            r.database_error, r.database_kind = summary(exc, 160), _kind(exc)
     r.step = "log_identity"
     r.problem = services.guard.problem()  # answers at once; the guard looks again in the background
     r.step = "dead_letters"
@@ -118,7 +126,7 @@ def checks(r: Report, max_lag: int, timeout: float) -> dict[str, dict]:
     )
     out["log"] = pending("log") or (entry(False, f"unreachable ({r.log_kind})") if r.log_error else entry(True, "reachable"))
     out["log_identity"] = pending("log_identity") or (
-        entry(False, r.problem.split(":", 1)[0] + "; see polku projections status") if r.problem else entry(True, "the log Polku projects")
+        entry(False, LogMismatch(r.problem).public) if r.problem else entry(True, "the log Polku projects")
     )
     if (p := pending("projections")) is not None:
         out["projections"] = p

@@ -87,6 +87,23 @@ def test_ready_is_503_naming_dead_letters_while_an_event_is_set_aside(polku):
     assert "statements: 1" in response.json["checks"]["dead_letters"]["detail"]
 
 
+def test_ready_is_503_naming_log_identity_when_the_log_went_backwards(polku):
+    import sqlalchemy as sa
+
+    app, client, credential = polku()
+    writer = credential("all")
+    assert client.post("/xapi/statements", json=[statement(), statement()], headers=V2 | writer).status_code == 200
+    services = app.extensions["polku"]
+    with services.engine.begin() as conn:  # the log comes back from an older backup: its last event is gone
+        conn.execute(sa.text("DELETE FROM polku_event_log WHERE log_offset = (SELECT max(log_offset) FROM polku_event_log)"))
+    services.guard.refresh()
+    app.extensions.pop("polku.probe", None)  # a look of its own, after the guard's
+    response = client.get("/ready")
+    assert response.status_code == 503
+    assert "log_identity" in response.json["failing"]
+    assert response.json["checks"]["log_identity"]["detail"].startswith("the log went backwards")
+
+
 def test_ready_decides_on_the_checks_asked_for_alone_and_names_an_unknown_one(polku):
     app, client, _ = polku()
     with app.extensions["polku"].engine.begin() as conn:
@@ -213,7 +230,7 @@ def test_the_access_log_has_one_line_per_request_with_route_status_and_request_i
 
 
 def test_json_log_lines_are_one_object_each_with_the_request_id(polku):
-    app, client, _ = polku()
+    app, _, _ = polku()
     formatter, stamp = JsonFormatter(), RequestIdFilter()
     with app.test_request_context("/health"):
         from flask import g

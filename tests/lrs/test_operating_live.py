@@ -118,7 +118,10 @@ def _pids_counted(folder: Path) -> set[str]:
 def test_metrics_under_two_gunicorn_workers_sum_the_requests_both_served(two_workers):
     lrs = two_workers
     base = f"http://127.0.0.1:{lrs.port}"
-    route_count = lambda text: _sample(text, "polku_http_requests_total", route="/health", status="200")  # noqa: E731
+
+    def route_count(text: str) -> float:
+        return _sample(text, "polku_http_requests_total", route="/health", status="200")
+
     before = route_count(requests.get(base + "/metrics", auth=lrs.scraper, timeout=30).text)
     sent = 0
     lock = threading.Lock()
