@@ -189,6 +189,22 @@ def test_the_request_id_is_echoed_and_in_the_json_access_log_line_without_any_se
     assert all(line.startswith(("Polku ", "xAPI endpoint:", "Credentials exist already")) for line in others), others
 
 
+def test_a_worker_that_dies_stops_counting_in_the_live_gauges_and_its_counts_stay(two_workers):
+    lrs = two_workers
+    base = f"http://127.0.0.1:{lrs.port}"
+    gauges = {p.stem.rsplit("_", 1)[1] for p in lrs.metrics_dir.glob("gauge_livesum_*.db")}
+    assert len(gauges) >= 2, "both workers have reported their pool"
+    total_before = _sample(requests.get(base + "/metrics", auth=lrs.scraper, timeout=30).text, "polku_http_requests_total", route="/health")
+    victim = int(sorted(gauges)[0])
+    os.kill(victim, signal.SIGKILL)  # gunicorn starts another; its child_exit hook drops the dead one's live gauges
+    deadline = time.monotonic() + 30
+    while (lrs.metrics_dir / f"gauge_livesum_{victim}.db").exists():
+        assert time.monotonic() < deadline, "the dead worker's live gauges were not dropped"
+        time.sleep(0.2)
+    after = requests.get(base + "/metrics", auth=lrs.scraper, timeout=30).text
+    assert _sample(after, "polku_http_requests_total", route="/health") >= total_before, "counters keep what the dead worker counted"
+
+
 def test_gunicorn_conf_reads_the_settings_polku_serve_reads(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("POLKU_")} | {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "m")}
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
