@@ -14,8 +14,10 @@ faces clients you do not control. The README says so.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
 import sys
 import tempfile
 
@@ -128,13 +130,22 @@ def prepare_multiprocess(folder: str | None = None) -> str:
     Returns the folder."""
     if "prometheus_client.values" in sys.modules and not os.environ.get(MULTIPROC_DIR):
         log.warning("prometheus_client was imported before %s was set: /metrics counts one worker only", MULTIPROC_DIR)
-    folder = folder or os.environ.get(MULTIPROC_DIR) or tempfile.mkdtemp(prefix="polku-metrics-")
+    if not (folder or os.environ.get(MULTIPROC_DIR)):
+        folder = tempfile.mkdtemp(prefix="polku-metrics-")
+        atexit.register(_remove_if_owner, folder, os.getpid())
+    folder = folder or os.environ[MULTIPROC_DIR]
     os.makedirs(folder, exist_ok=True)
     for name in os.listdir(folder):
         if name.endswith(".db"):
             os.remove(os.path.join(folder, name))
     os.environ[MULTIPROC_DIR] = folder
     return folder
+
+
+def _remove_if_owner(folder: str, owner: int) -> None:
+    """At exit of the process that made the metrics folder (a forked worker's exit leaves it)."""
+    if os.getpid() == owner:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def worker_exited(pid: int) -> None:
