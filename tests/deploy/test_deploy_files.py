@@ -233,3 +233,12 @@ def test_systemd_services_restart_on_failure_and_start_after_the_migrations():
         assert "polku-migrate.service" in unit["After"][0].split() and "network-online.target" in unit["After"][0].split(), name
         assert "network-online.target" in unit["Wants"][0].split(), name
         assert "POLKU_MIGRATE=check" in unit["Environment"], name
+
+
+def test_the_environment_example_is_a_valid_configuration_with_consistent_replication():
+    from lrs.settings import Settings
+
+    pairs = [line.split("=", 1) for line in (DEPLOY / "polku.env.example").read_text().splitlines() if line and not line.startswith("#")]
+    settings = Settings.from_env(dict(pairs))
+    assert len(settings.kafka_bootstrap_servers.split(",")) == settings.kafka_replication_factor == 3
+    assert 1 < settings.kafka_min_insync_replicas < settings.kafka_replication_factor
