@@ -185,13 +185,10 @@ def _bool(name: str, value: str) -> bool:
 
 
 def _int(name: str, value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise BadRequest(f"{name}: must be a non-negative integer") from None
-    if number < 0:
+    # ASCII digits only: Python's int() also reads "٣" and " 3 " and "1_000"
+    if not (value.isascii() and value.isdigit()) or len(value) > 12:
         raise BadRequest(f"{name}: must be a non-negative integer")
-    return number
+    return int(value)
 
 
 def _format(params: Mapping[str, str]) -> str:
