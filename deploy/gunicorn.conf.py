@@ -2,9 +2,19 @@
 
     gunicorn -c deploy/gunicorn.conf.py 'lrs.app:create_app()'
 
-Settings come from the same POLKU_ variables as `polku serve`. In the scale-out mode
-(POLKU_KAFKA_BOOTSTRAP_SERVERS set) the workers only append and read; run the projection
-workers separately with `polku project`.
+Every setting comes from the one Settings object `polku serve` reads (lrs/settings.py, the
+POLKU_ variables, same defaults: 127.0.0.1:8080, one worker; set POLKU_HOST=0.0.0.0 and
+POLKU_WORKERS to listen wider and run more), through the same function (lrs/server.py
+``gunicorn_options``): `polku serve --workers N` and this file run the same gunicorn.
+`polku config` prints what is in force.
+
+/metrics sums the workers' counts through PROMETHEUS_MULTIPROC_DIR (a fresh temporary folder
+unless set), emptied here at start; a stopped worker's gauges are dropped by ``child_exit``.
+gunicorn's control socket is one per port (POLKU_GUNICORN_CONTROL_SOCKET to choose, ``off``
+for none), so two instances on one host do not take each other's.
+
+In the scale-out mode (POLKU_KAFKA_BOOTSTRAP_SERVERS set) the workers only append and read; run
+the projection workers separately with `polku project`.
 
 gunicorn's threaded workers give a connection to a request thread as soon as it is readable, so
 a client that trickles its request holds a thread: run them behind a buffering proxy (nginx
@@ -12,18 +22,13 @@ buffers request bodies by default), or serve each host with `polku serve` (one p
 waitress), which reads every request whole before a request thread sees it.
 """
 
-import multiprocessing
-import os
+from lrs.server import gunicorn_options, prepare_multiprocess, worker_exited
+from lrs.settings import Settings
 
-bind = f"{os.environ.get('POLKU_HOST', '0.0.0.0')}:{os.environ.get('POLKU_PORT', '8080')}"
-workers = int(os.environ.get("POLKU_WORKERS", multiprocessing.cpu_count() * 2))
-worker_class = "gthread"
-threads = int(os.environ.get("POLKU_THREADS", "8"))
-timeout = 60
-graceful_timeout = 20
-keepalive = 5
-accesslog = None
-errorlog = "-"
-loglevel = os.environ.get("POLKU_LOG_LEVEL", "info").lower()
-# Each worker builds its own app after the fork: no connection or producer is shared across processes.
-preload_app = False
+_settings = Settings.from_env()
+prepare_multiprocess()  # before any worker imports prometheus_client
+globals().update(gunicorn_options(_settings))
+
+
+def child_exit(_server, worker):
+    worker_exited(worker.pid)

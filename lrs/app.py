@@ -4,7 +4,6 @@ mode, starts the projection runner beside the server. gunicorn runs ``lrs.app:cr
 
 from __future__ import annotations
 
-import logging
 from urllib.parse import parse_qsl
 
 from flask import Flask, g, request
@@ -17,9 +16,10 @@ from schemas import strict_json
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    """The server log's format and levels: lrs/logs.py."""
+    from lrs import logs
+
+    logs.configure_logging(settings)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
@@ -31,6 +31,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.json.ensure_ascii = False
     services = services or build_services(settings)
     app.extensions["polku"] = services
+    from lrs import health, logs, metrics
+
+    logs.init_app(app)  # first: the request id and the access log see every request
+    metrics.init_app(app)
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(metrics.blueprint)
     if settings.projections_in_process:
         services.runner.start()
 

@@ -56,6 +56,7 @@ def _services(settings: Settings, wait: bool = False):
 
 
 @click.group()
+@click.version_option(package_name="polku", prog_name="polku", message="%(prog)s %(version)s")
 def main() -> None:
     """Polku: an event-sourced xAPI Learning Record Store."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # Polku says what it migrated itself
@@ -72,6 +73,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     from lrs.app import configure_logging
 
     settings = _settings(host=host, port=port, workers=workers)
+    if settings.workers > 1 or server.multiprocess_asked():
+        server.prepare_multiprocess()  # before anything imports prometheus_client (lrs/metrics.py)
     configure_logging(settings)
     services = _services(settings, wait=True)
     try:
@@ -96,7 +99,11 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 @main.command()
 @click.option("--idle-sleep", type=float, default=0.01, show_default=True, help="Seconds to wait when caught up.")
 @click.option("--partitions", default=None, help="Comma-separated log partitions to apply (default: all).")
-def project(idle_sleep: float, partitions: str | None) -> None:
+@click.option(
+    "--metrics-port", type=int, default=None,
+    help="Serve this worker's metrics (events applied) on POLKU_HOST:PORT/metrics, unauthenticated: keep it private.",
+)
+def project(idle_sleep: float, partitions: str | None, metrics_port: int | None) -> None:
     """Run the projection worker: apply the log to every projection until stopped.
 
     Several workers may split the partitions of a topic (--partitions 0,1 and --partitions 2,3);
@@ -118,6 +125,8 @@ def project(idle_sleep: float, partitions: str | None) -> None:
             raise click.BadParameter(str(exc), param_hint="--partitions") from None
     else:
         runner = services.runner
+    if metrics_port:
+        _serve_worker_metrics(runner, settings.host, metrics_port)
     stop = threading.Event()
 
     def _stop(*_):
@@ -135,6 +144,20 @@ def project(idle_sleep: float, partitions: str | None) -> None:
     while not stop.wait(0.5):
         pass
     services.close()
+
+
+def _serve_worker_metrics(runner, host: str, port: int) -> None:
+    """The projection worker's own counters (lrs/metrics.py) on a port of their own."""
+    import os
+
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # one process: its own registry, no files
+    from prometheus_client import start_http_server
+
+    from lrs import metrics
+
+    runner.on_commit = metrics.applied
+    start_http_server(port, addr=host)
+    click.echo(f"metrics: http://{host}:{port}/metrics")
 
 
 @main.group()
@@ -220,25 +243,24 @@ def projections() -> None:
 def projections_status() -> None:
     """Show each projection's applied position, the log end and the lag, per partition; events
     set aside; and what is wrong with the log, if anything (then the exit status is 1)."""
-    from projections import tracking
+    from lrs import health
 
     services = _services(_settings())
     try:
-        problem = services.guard.problem()
-        click.echo(f"log: {services.log.identity()}")
-        click.echo(f"{'projection':<16}{'partition':>10}{'applied':>12}{'end':>12}{'lag':>10}")
-        for s in services.runner.status():
-            click.echo(f"{s.projection:<16}{s.partition:>10}{s.applied:>12}{s.end:>12}{s.lag:>10}")
-        with services.engine.connect() as conn:
-            set_aside = tracking.dead_letter_counts(conn)
-        for name, count in sorted(set_aside.items()):
-            click.echo(f"SET ASIDE: {count} event(s) {name} could not apply (table polku_dead_letters)")
-        for warning in services.log.warnings():
-            click.echo(f"WARNING: {warning}")
-    except LogUnavailable as exc:
-        raise click.ClickException(f"the log is unavailable: {exc}") from None
+        found = health.report(services)  # the same look as GET /ready and /metrics
     finally:
         services.close()
+    if found.log_error or found.database_error:
+        raise click.ClickException(f"the log is unavailable: {found.log_error or found.database_error}")
+    problem = found.problem
+    click.echo(f"log: {found.identity}")
+    click.echo(f"{'projection':<16}{'partition':>10}{'applied':>12}{'end':>12}{'lag':>10}")
+    for s in found.statuses or []:
+        click.echo(f"{s.projection:<16}{s.partition:>10}{s.applied:>12}{s.end:>12}{s.lag:>10}")
+    for name, count in sorted((found.set_aside or {}).items()):
+        click.echo(f"SET ASIDE: {count} event(s) {name} could not apply (table polku_dead_letters)")
+    for warning in found.warnings or []:
+        click.echo(f"WARNING: {warning}")
     if problem:
         click.echo(f"PROBLEM: {problem}", err=True)
         sys.exit(1)
@@ -301,8 +323,75 @@ def projections_rebuild(names: tuple[str, ...]) -> None:
     services.close()
 
 
+@main.command()
+@click.option("--path", default="/ready", show_default=True, help="What to ask: /ready, or /health for the process alone.")
+@click.option("--url", default=None, help="Base URL (default: http://127.0.0.1:POLKU_PORT).")
+@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds to wait for the answer.")
+def probe(path: str, url: str | None, timeout: float) -> None:
+    """Ask a running Polku on this host whether it is ready (exit 0) or not (exit 1): the
+    container HEALTHCHECK and the compose healthchecks, with no tool beyond Polku itself."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    base = url or f"http://127.0.0.1:{_settings().port}"
+    try:
+        with urllib.request.urlopen(base.rstrip("/") + path, timeout=timeout) as response:
+            status, body = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, exc.read()
+    except (OSError, ValueError) as exc:
+        click.echo(f"no answer from {base}{path}: {exc}", err=True)
+        sys.exit(1)
+    try:
+        failing = json.loads(body).get("failing") or []
+    except (ValueError, AttributeError):
+        failing = []
+    click.echo(f"{status} {', '.join(failing) if failing else ('ok' if status == 200 else '')}".strip())
+    sys.exit(0 if status == 200 else 1)
+
+
+#: Settings printed as ``***`` whole by ``polku config`` (names holding one of these words).
+_SECRET_WORDS = ("secret", "password", "master_key", "token", "private")
+
+
+@main.command("config")
+def config() -> None:
+    """Print the effective configuration (defaults and POLKU_ variables), secrets masked."""
+    from lrs.server import control_socket
+
+    settings = _settings()
+    click.echo(f"# Polku {_version()}; mode: {'scale-out (Kafka log)' if settings.uses_kafka else 'embedded (SQL log)'}; "
+               f"projections {'in the server' if settings.projections_in_process else 'in polku project workers'}")
+    for name in settings.__dataclass_fields__:
+        value = getattr(settings, name)
+        if value is None:
+            shown = ""
+        elif any(word in name for word in _SECRET_WORDS):
+            shown = "***" if value else ""
+        elif isinstance(value, bool):
+            shown = "true" if value else "false"
+        else:
+            shown = _redact(str(value))
+        if name == "gunicorn_control_socket" and not value:
+            shown = f"{control_socket(settings) or ''}  # default: one per port"
+        click.echo(f"POLKU_{name.upper()}={shown}")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("polku")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree without installing
+        return "unknown"
+
+
 def _redact(url: str) -> str:
-    """A database URL without its password, for printing."""
+    """A database URL without its password (in the user part or as a query parameter), for printing."""
+    import re
+
+    url = re.sub(r"(?i)\b(password|passwd|pwd|sslpassword)=[^&\s]*", r"\1=***", url)
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         creds, host = rest.rsplit("@", 1)

@@ -11,12 +11,13 @@ always has its attachments.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any, Sequence
 
 from events import Event, EventTooLarge, LogUnavailable, Position, utc_iso
 from events.claims import STATEMENT_IDS, Claim
-from lrs import attachments, signatures
+from lrs import attachments, metrics, signatures
 from lrs.auth import authority_agent
 from lrs.comparison import fingerprint
 from lrs.credentials import Credential
@@ -91,7 +92,7 @@ def store(
         try:
             services.blobs.put(contents)
         except LogUnavailable:
-            raise Unavailable("the attachment store is unavailable; retry later") from None
+            raise Unavailable("the attachment store is unavailable; retry later", cause="attachment_store") from None
     write = Write(
         statements=completed,
         prints={s["id"]: fingerprint(s) for s in completed},
@@ -138,9 +139,10 @@ def _write_group(services: Services, group: list[Write]) -> None:
         raise
     except Unconfirmed:
         for write, _ in accepted:
-            write.finish(error=Unavailable(_retry_advice(write.assigned)))
+            write.finish(error=Unavailable(_retry_advice(write.assigned), cause="log"))
         return
     for write, _ in accepted:
+        metrics.STATEMENTS_APPENDED.inc(len(write.statements))
         write.finish(ids=[s["id"] for s in write.statements])
 
 
@@ -151,10 +153,11 @@ def _append_alone(services: Services, write: Write, claims: dict[str, Claim], st
         services.claims.release(CLAIMS, [sid for sid, c in claims.items() if c is Claim.NEW])
         write.finish(error=exc)
     except Unconfirmed:
-        write.finish(error=Unavailable(_retry_advice(write.assigned)))
+        write.finish(error=Unavailable(_retry_advice(write.assigned), cause="log"))
     except XAPIError as exc:
         write.finish(error=exc)
     else:
+        metrics.STATEMENTS_APPENDED.inc(len(write.statements))
         write.finish(ids=[s["id"] for s in write.statements])
 
 
@@ -193,11 +196,14 @@ def append(services: Services, events: Sequence[Event]) -> list[Position]:
         services.guard.check_positions(positions, highest)
         return positions
     except LogMismatch as exc:
-        raise Unavailable(exc.public) from None
+        metrics.APPEND_FAILURES.labels("log_mismatch").inc()
+        raise Unavailable(exc.public, cause="log_mismatch") from None
     except EventTooLarge as exc:
+        metrics.APPEND_FAILURES.labels("too_large").inc()
         raise RequestTooLarge(f"statement too large: {exc}") from None
     except LogUnavailable:
-        raise Unconfirmed("the log is unavailable; retry later") from None
+        metrics.APPEND_FAILURES.labels("log_unavailable").inc()
+        raise Unconfirmed("the log is unavailable; retry later", cause="log") from None
 
 
 class Unconfirmed(Unavailable):
@@ -211,12 +217,14 @@ def append_and_wait(services: Services, events: Sequence[Event], projection: str
     if services.settings.projections_in_process:
         services.runner.apply_now()
     settings = services.settings
-    waited = False
+    waited, started, outcome = False, time.perf_counter(), "no_waiter_free"
     if services.waiters.acquire(timeout=0.5):  # some request threads always stay free for others
         try:
             waited = services.consistency.wait_for(projection, positions, settings.consistency_wait_s, settings.consistency_stall_s)
+            outcome = "applied" if waited else "lagging"
         finally:
             services.waiters.release()
+    metrics.CONSISTENCY_WAIT.labels(projection, outcome).observe(time.perf_counter() - started)
     if not waited:
         log.warning("events appended but not yet applied by %s: the projection lags", projection)
     return positions

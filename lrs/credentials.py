@@ -4,8 +4,8 @@ A credential is a random key and a random 256-bit secret. Only a salted SHA-256 
 kept: for secrets of that strength a slow password hash adds nothing but latency on every request.
 
 Scopes are xAPI's (``statements/write``, ``statements/read``, ``statements/read/mine``,
-``all/read``, ``state``, ``define``, ``profile``, ``all``) plus Polku's ``admin`` and
-``analytics``. ``all`` grants everything.
+``all/read``, ``state``, ``define``, ``profile``, ``all``) plus Polku's ``admin``,
+``analytics`` and ``metrics`` (``GET /metrics`` only). ``all`` grants everything.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ SCOPES = frozenset(
         "profile",
         "admin",
         "analytics",
+        "metrics",
     }
 )
 

@@ -281,7 +281,7 @@ class DocumentStore:
             written = Document(wanted.content, wanted.content_type, etag_of(wanted.content), utc_iso(), uuid.uuid4().hex)
             if self._write(key, current, written):
                 return written
-        raise Unavailable("the document is being changed by many writers at once; retry")
+        raise Unavailable("the document is being changed by many writers at once; retry", cause="document_contention")
 
     def delete_all(self, scope: Scope, registration: str | None = None) -> int:
         query = documents.delete().where(documents.c.scope == scope.digest)
@@ -328,7 +328,7 @@ def _database() -> Iterator[None]:
         raise
     except (OperationalError, DBAPIError) as error:
         log.warning("document store unavailable: %s", type(error).__name__)
-        raise Unavailable("the document store is unavailable; retry later") from error
+        raise Unavailable("the document store is unavailable; retry later", cause="database") from error
 
 
 def _document(row: Any) -> Document:

@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -78,8 +78,9 @@ class Unavailable(XAPIError):
     status = 503
     default_message = "temporarily unavailable; retry later"
 
-    def __init__(self, message: str | None = None):
+    def __init__(self, message: str | None = None, cause: str = "other"):
         super().__init__(message, {"Retry-After": "1"})
+        self.cause = cause  # what was unavailable, for the 503 counter of /metrics
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None):
@@ -115,10 +116,13 @@ def _drain_body() -> None:
 def register(app: Flask) -> None:
     @app.errorhandler(XAPIError)
     def _xapi(error: XAPIError):
+        if error.status == 503:
+            g.unavailable_cause = getattr(error, "cause", "other")
         return error_response(error.status, error.message, error.headers)
 
     @app.errorhandler(LogUnavailable)
     def _log_unavailable(_error: LogUnavailable):
+        g.unavailable_cause = "log"
         return error_response(503, Unavailable.default_message, {"Retry-After": "1"})
 
     @app.errorhandler(OperationalError)
@@ -128,6 +132,7 @@ def register(app: Flask) -> None:
         # the storage boundary: a database that refuses, drops or times out a connection is an
         # outage on every route, reads and authentication included -- 503, never a 500
         log.warning("database unavailable on %s %s: %s", request.method, request.path, type(getattr(error, "orig", error)).__name__)
+        g.unavailable_cause = "database"
         return error_response(503, "the database is unavailable; retry later", {"Retry-After": "1"})
 
     @app.errorhandler(HTTPException)

@@ -17,6 +17,8 @@ ENVELOPE_ALLOWANCE = 64 * 1024
 #: POLKU_MIGRATE: ``auto`` applies pending schema migrations at start-up, ``check`` refuses to start
 #: until an operator has run ``polku db upgrade``.
 MIGRATE_MODES = ("auto", "check")
+#: POLKU_LOG_FORMAT: ``text`` lines for people, ``json`` (one object per line) for log collectors.
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(ValueError):
@@ -60,6 +62,12 @@ class Settings:
     log_level: str = "INFO"
     authority_home_page: str = "https://polku.invalid/credentials"
     migrate: str = "auto"
+    # operating (issue 10): log lines, readiness
+    log_format: str = "text"
+    access_log: bool = True
+    ready_max_lag: int = 10000
+    ready_timeout_s: float = 2.0
+    gunicorn_control_socket: str = ""
 
     @property
     def uses_kafka(self) -> bool:
@@ -99,6 +107,8 @@ class Settings:
             raise SettingsError(f"POLKU_DEFAULT_VERSION must be one of {', '.join(SUPPORTED_VERSIONS)}")
         if settings.migrate not in MIGRATE_MODES:
             raise SettingsError(f"POLKU_MIGRATE must be one of {', '.join(MIGRATE_MODES)}")
+        if settings.log_format not in LOG_FORMATS:
+            raise SettingsError(f"POLKU_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
         return settings
 
 

@@ -77,6 +77,8 @@ class Runner:
         #: Positions this runner has committed, (projection, partition) -> next offset: a lower
         #: bound of the tracked positions that in-process waiters can read without a query.
         self.committed: dict[tuple[str, int], int] = {}
+        #: Told (projection, partition, events) after each committed batch (the server's metrics).
+        self.on_commit: Callable[[str, int, int], None] | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -192,6 +194,8 @@ class Runner:
                             self._set_aside(conn, projection, record, _describe(exc))
         for projection in group:
             self.committed[(projection.name, partition)] = next_offset
+            if self.on_commit is not None:
+                self.on_commit(projection.name, partition, len(records))
         return len(records) * len(group)
 
     def _set_aside(self, conn: sa.Connection, projection: Projection, record, error: str) -> None:
