@@ -1,0 +1,112 @@
+"""Details of one cohort that the dashboard shows beside the three views: which item each member
+has done or started, each member's weekly activity, results per assessment, a member's
+self-assessments and latest statements, and a fingerprint that changes whenever the cohort does.
+
+Read-only, over the same ``cohort_rows`` as :mod:`projections.cohort_views` and under the same
+definitions (``docs/cohort-metrics.md``): "done" is the view's *completes*, "latest" orders by
+(timestamp, statement id). Totals (progress, engagement, success) are never recomputed here: the
+dashboard takes them from the views themselves, as the API does.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from projections.cohort_views import _latest
+from projections.cohorts import cohorts, programmes
+from projections.cohorts import rows as cohort_rows
+
+
+class CohortDetails:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def item_states(self, key: str, as_of: date) -> dict[int, dict[str, bool]]:
+        """member position -> {activity: completed?} for every object the member has a counted
+        statement on by the end of ``as_of``: True when one of them completes it (the progress
+        view's rule), False when the member has started on it only."""
+        r = cohort_rows.c
+        completes = sa.func.max(sa.case((r.completes.is_(True), 1), else_=0))
+        query = (
+            sa.select(r.position, r.object_id, completes)
+            .where(r.cohort_key == key, r.position.is_not(None), r.day <= as_of.isoformat(), r.object_id.is_not(None))
+            .group_by(r.position, r.object_id)
+        )
+        states: dict[int, dict[str, bool]] = defaultdict(dict)
+        with self.engine.connect() as conn:
+            for position, activity, done in conn.execute(query):
+                states[position][activity] = bool(done)
+        return states
+
+    def member_weeks(self, key: str, start: date, end: date) -> dict[int, dict[str, int]]:
+        """member position -> {ISO week: counted statements} between ``start`` and ``end`` (inclusive)."""
+        r = cohort_rows.c
+        query = (
+            sa.select(r.position, r.week, sa.func.count())
+            .where(r.cohort_key == key, r.position.is_not(None), r.day >= start.isoformat(), r.day <= end.isoformat())
+            .group_by(r.position, r.week)
+        )
+        weeks: dict[int, dict[str, int]] = defaultdict(dict)
+        with self.engine.connect() as conn:
+            for position, week, n in conn.execute(query):
+                weeks[position][week] = int(n)
+        return weeks
+
+    def assessment_results(self, key: str, assessments: list[str]) -> dict[str, dict[str, Any]]:
+        """activity -> {"attempted", "passed", "scores"}: per assessment, the members whose latest
+        statement carrying ``result.success`` exists / is a pass, and each member's latest scaled
+        score (the success view's rules, item by item)."""
+        r = cohort_rows.c
+        mine = (r.cohort_key == key, r.position.is_not(None))
+        found: dict[str, dict[str, Any]] = {a: {"attempted": 0, "passed": 0, "scores": []} for a in assessments}
+        if not assessments:
+            return found
+        with self.engine.connect() as conn:
+            for _position, activity, value in conn.execute(_latest(r.success, mine, assessments)):
+                found[activity]["attempted"] += 1
+                found[activity]["passed"] += 1 if value else 0
+            for _position, activity, value in conn.execute(_latest(r.scaled, mine, assessments)):
+                found[activity]["scores"].append(float(value))
+        return found
+
+    def scores(self, key: str, position: int, activities: list[str]) -> list[tuple[str, str, float]]:
+        """(time, activity, scaled score) of a member's counted statements on ``activities``, in time order."""
+        if not activities:
+            return []
+        r = cohort_rows.c
+        query = (
+            sa.select(r.at, r.object_id, r.scaled)
+            .where(r.cohort_key == key, r.position == position, r.object_id.in_(activities), r.scaled.is_not(None))
+            .order_by(r.at, r.statement_id)
+        )
+        with self.engine.connect() as conn:
+            return [(at, activity, float(scaled)) for at, activity, scaled in conn.execute(query)]
+
+    def latest_statement_ids(self, key: str, position: int, limit: int) -> list[str]:
+        """The ids of a member's latest counted statements, newest first."""
+        r = cohort_rows.c
+        query = (
+            sa.select(r.statement_id)
+            .where(r.cohort_key == key, r.position == position)
+            .order_by(r.at.desc(), r.statement_id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [row[0] for row in conn.execute(query)]
+
+    def fingerprint(self, key: str) -> str:
+        """Changes whenever a statement is counted for the cohort or leaves it, or its
+        definitions change: what a live page compares to know that it is out of date."""
+        r = cohort_rows.c
+        with self.engine.connect() as conn:
+            count, latest = conn.execute(sa.select(sa.func.count(), sa.func.max(r.at)).where(r.cohort_key == key)).one()
+            defined = conn.execute(
+                sa.select(cohorts.c.defined, programmes.c.defined)
+                .select_from(cohorts.outerjoin(programmes, programmes.c.key == cohorts.c.programme_key))
+                .where(cohorts.c.key == key)
+            ).first()
+        return f"{count}|{latest or ''}|{defined[0] if defined else ''}|{defined[1] if defined else ''}"
