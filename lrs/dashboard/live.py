@@ -71,9 +71,9 @@ def live(key: str):
             return sum(a.next_offset for a in tracking.applied(conn, "cohorts").values())
 
     def stream():
+        at = position()  # first: whatever is applied after it is looked at again below
         seen = details.fingerprint(key)
         yield f"retry: {RETRY_MS}\n" + _event("hello", seen)
-        at = position()
         ends = time.monotonic() + STREAM_SECONDS
         while time.monotonic() < ends:
             time.sleep(CHECK_SECONDS)
