@@ -15,6 +15,7 @@ disagree; the definitions are in ``docs/cohort-metrics.md``.
 
 from __future__ import annotations
 
+import gzip
 from datetime import datetime, timezone
 
 from flask import Blueprint, Response, g, render_template, request, session
@@ -52,7 +53,20 @@ def _headers(response: Response) -> Response:
         response.headers["Content-Language"] = g.locale.language if "locale" in g else "en"
         response.vary.add("Accept-Language")
         response.vary.add("Cookie")
+        _compress(response)
     return response
+
+
+def _compress(response: Response) -> None:
+    """gzip a page for a browser that takes it: a 200-member matrix is mostly repeated markup."""
+    if response.direct_passthrough or response.is_streamed or "gzip" not in request.accept_encodings:
+        return
+    body = response.get_data()
+    if len(body) < 1400:
+        return
+    response.set_data(gzip.compress(body, 5))
+    response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
 
 
 @blueprint.context_processor

@@ -16,11 +16,11 @@ ORANGE = "#D55E00"
 GREY = "#595959"
 
 
-def _svg(width: int, height: int, label: str, body: str, css: str = "chart") -> Markup:
+def _svg(width: int, height: int, label: str, body: str, css: str = "chart", titled: bool = True) -> Markup:
+    title = f"<title>{escape(label)}</title>" if titled else ""
     return Markup(
         f'<svg class="{css}" role="img" aria-label="{escape(label)}" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">'
-        f"<title>{escape(label)}</title>{body}</svg>"
+        f'preserveAspectRatio="none">{title}{body}</svg>'
     )
 
 
@@ -45,13 +45,12 @@ def bars(values: Sequence[int], labels: Sequence[str], label: str, width: int = 
 def sparkline(values: Sequence[int], label: str, width: int = 120, height: int = 24) -> Markup:
     """A member's weekly line: one point per week, the highest week at the top."""
     if not values:
-        return _svg(width, height, label, "", "spark")
+        return _svg(width, height, label, "", "spark", titled=False)
     top = max(values) or 1
     n = len(values)
     step = width / max(n - 1, 1)
-    points = " ".join(f"{i * step:.1f},{height - 2 - (height - 4) * v / top:.1f}" for i, v in enumerate(values))
-    body = f'<polyline fill="none" stroke="{BLUE}" stroke-width="1.5" points="{points}"/>'
-    return _svg(width, height, label, body, "spark")
+    points = " ".join(f"{i * step:.0f},{height - 2 - (height - 4) * v / top:.0f}" for i, v in enumerate(values))
+    return _svg(width, height, label, f'<polyline points="{points}"/>', "spark", titled=False)
 
 
 def histogram(scores: Sequence[float], label: str, bins: int = 10, width: int = 200, height: int = 48) -> Markup:

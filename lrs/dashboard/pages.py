@@ -213,7 +213,7 @@ def _engagement(cohort: Cohort, programme: Programme) -> dict[str, Any]:
     for position, member in enumerate(view["members"]):
         name = member_name(member["member"])
         line = [per_member.get(position, {}).get(w, 0) for w in labels]
-        rows.append({"position": position, "view": member, "name": name, "spark": charts.sparkline(line, f"{name}: {', '.join(map(str, line))}")})
+        rows.append({"position": position, "view": member, "name": name, "spark": charts.sparkline(line, f"{name}: {loc.t('Weekly line')}, {loc.t('Statements')} {sum(line)}")})
     reference = min(last, analytics.today())
     quiet_since = reference - timedelta(weeks=quiet_weeks)
     quiet = [r for r in rows if not r["view"]["last_active"] or r["view"]["last_active"][:10] < quiet_since.isoformat()]

@@ -143,11 +143,11 @@ def test_the_progress_matrix_equals_the_api_and_sorts_by_progress(page, site):
         assert field(row, "completed") == str(member["completed_required"])
         assert field(row, "percent") == percent(member["progress"])
         assert field(row, "overdue") == str(len(member["overdue"]))
-        done = row.locator("td.cell .st-done").count()
-        overdue = row.locator("td.cell .st-overdue").count()
+        done = row.locator("td.done").count()
+        overdue = row.locator("td.overdue").count()
         assert (done, overdue) == (member["completed_required"], len(member["overdue"]))
     # status is said in words, not only by colour
-    assert page.locator("td.cell .st-overdue .sr").first.inner_text() == "Overdue"
+    assert page.locator("td.overdue i").first.text_content() == "Overdue"
 
     page.click('a[data-sort="progress"]')
     page.wait_for_selector('th[aria-sort="ascending"] a[data-sort="progress"]')
