@@ -212,7 +212,7 @@ def test_each_tables_csv_download_is_what_the_api_answers_with_format_csv(page, 
     page.goto(site.base + f"/cohorts/south/{tab}")
     with page.expect_download() as download:
         page.click("#csv")
-    got = open(download.value.path(), "rb").read()
+    got = download.value.path().read_bytes()
     assert got == site.api(f"/cohorts/south/{tab}", format="csv").content
     assert download.value.suggested_filename == f"south-{tab}.csv"
 
