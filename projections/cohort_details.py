@@ -1,5 +1,5 @@
 """Details of one cohort that the dashboard shows beside the three views: which item each member
-has done or started, each member's weekly activity, results per assessment, a member's
+has done or started, each member's weekly activity, a member's
 self-assessments and latest statements, and a fingerprint that changes whenever the cohort does.
 
 Read-only, over the same ``cohort_rows`` as :mod:`projections.cohort_views` and under the same
@@ -12,11 +12,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from typing import Any
-
 import sqlalchemy as sa
 
-from projections.cohort_views import _latest
 from projections.cohorts import cohorts, programmes
 from projections.cohorts import rows as cohort_rows
 
@@ -55,23 +52,6 @@ class CohortDetails:
             for position, week, n in conn.execute(query):
                 weeks[position][week] = int(n)
         return weeks
-
-    def assessment_results(self, key: str, assessments: list[str]) -> dict[str, dict[str, Any]]:
-        """activity -> {"attempted", "passed", "scores"}: per assessment, the members whose latest
-        statement carrying ``result.success`` exists / is a pass, and each member's latest scaled
-        score (the success view's rules, item by item)."""
-        r = cohort_rows.c
-        mine = (r.cohort_key == key, r.position.is_not(None))
-        found: dict[str, dict[str, Any]] = {a: {"attempted": 0, "passed": 0, "scores": []} for a in assessments}
-        if not assessments:
-            return found
-        with self.engine.connect() as conn:
-            for _position, activity, value in conn.execute(_latest(r.success, mine, assessments)):
-                found[activity]["attempted"] += 1
-                found[activity]["passed"] += 1 if value else 0
-            for _position, activity, value in conn.execute(_latest(r.scaled, mine, assessments)):
-                found[activity]["scores"].append(float(value))
-        return found
 
     def scores(self, key: str, position: int, activities: list[str]) -> list[tuple[str, str, float]]:
         """(time, activity, scaled score) of a member's counted statements on ``activities``, in time order."""

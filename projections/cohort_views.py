@@ -256,12 +256,16 @@ class CohortViews:
         return {"cohort": cohort.key, "from": start.isoformat(), "to": end.isoformat(), "weeks": weeks, "members": rows}
 
     # ---- success -----------------------------------------------------------------------
-    def success(self, key: str) -> dict[str, Any] | None:
-        """Assessment results, self-assessment trajectory and the pre/post change per member."""
-        with self._snapshot() as conn:
-            return self._success(conn, key)
+    def success(self, key: str, by_assessment: bool = False) -> dict[str, Any] | None:
+        """Assessment results, self-assessment trajectory and the pre/post change per member.
 
-    def _success(self, conn: sa.Connection, key: str) -> dict[str, Any] | None:
+        ``by_assessment``: also ``assessments``, per assessment item the members who attempted
+        and passed it and their latest scaled scores (the same latest rows; the dashboard shows
+        them, the API does not)."""
+        with self._snapshot() as conn:
+            return self._success(conn, key, by_assessment)
+
+    def _success(self, conn: sa.Connection, key: str, by_assessment: bool = False) -> dict[str, Any] | None:
         found = self._definitions(conn, key)
         if found is None:
             return None
@@ -313,7 +317,17 @@ class CohortViews:
             ),
             "mean_pre_post_delta": _mean(r["pre_post_delta"] for r in rows if r["pre_post_delta"] is not None),
         }
-        return {"cohort": cohort.key, "members": rows, "summary": summary}
+        view = {"cohort": cohort.key, "members": rows, "summary": summary}
+        if by_assessment:
+            view["assessments"] = {
+                a: {
+                    "attempted": sum(1 for p in latest_success.values() if a in p),
+                    "passed": sum(1 for p in latest_success.values() if p.get(a)),
+                    "scores": [p[a] for p in latest_scaled.values() if a in p],
+                }
+                for a in assessments
+            }
+        return view
 
 
 def _latest(value: sa.ColumnElement, where: Iterable[sa.ColumnElement], activities: list[str]) -> sa.Select:

@@ -228,12 +228,10 @@ def _engagement(cohort: Cohort, programme: Programme) -> dict[str, Any]:
 
 
 def _success(cohort: Cohort, programme: Programme) -> dict[str, Any]:
-    view = analytics.success_view(cohort.key)
-    assessments = [i for i in programme.items if i.kind == "assessment"]
-    results = CohortDetails(services().engine).assessment_results(cohort.key, [a.activity for a in assessments])
+    view, results = analytics.success_view_by_assessment(cohort.key)
     per_assessment = []
-    for item in assessments:
-        got = results[item.activity]
+    for item in (i for i in programme.items if i.kind == "assessment"):
+        got = results.get(item.activity, {"attempted": 0, "passed": 0, "scores": []})
         per_assessment.append(
             {
                 "item": item,

@@ -131,6 +131,13 @@ def success_view(key: str) -> dict[str, Any]:
     return SuccessView().dump(_found(CohortViews(services().engine).success(key), key))
 
 
+def success_view_by_assessment(key: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The success view as the API answers it, and beside it the results per assessment, from the
+    same reading of the rows (for the dashboard)."""
+    raw = _found(CohortViews(services().engine).success(key, by_assessment=True), key)
+    return SuccessView().dump(raw), raw["assessments"]
+
+
 def success_csv(view: dict[str, Any]) -> Response:
     columns = {n: _field(n) for n in ("assessments_attempted", "assessments_passed", "mean_scaled_score")}
     columns["self_assessment_first"] = lambda row: row["self_assessment"]["first"]

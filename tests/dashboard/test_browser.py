@@ -258,6 +258,7 @@ def test_the_statements_browser_filters_pages_and_shows_a_statements_json_as_tex
 def test_the_language_switch_shows_finnish_with_finnish_numbers_and_back(page, site):
     page.goto(site.base + "/cohorts/east/progress")
     page.select_option("#lang", "fi")
+    page.click("#language-form button")
     page.wait_for_selector('html[lang="fi"]')
     assert page.locator('nav.tabs a[aria-current="page"]').inner_text() == "Eteneminen"
     member = site.api("/cohorts/east/progress").json()["members"][0]
@@ -265,6 +266,7 @@ def test_the_language_switch_shows_finnish_with_finnish_numbers_and_back(page, s
     assert field(row, "percent") == f"{int(round(member['progress'] * 100))}\u00a0%"
     page.screenshot(path=str(site.shots / "progress-fi-1280.png"), full_page=True)
     page.select_option("#lang", "en")
+    page.click("#language-form button")
     page.wait_for_selector('html[lang="en"]')
 
 

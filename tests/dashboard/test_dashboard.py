@@ -205,6 +205,18 @@ def test_each_csv_link_answers_exactly_what_the_api_answers_with_format_csv(polk
         assert f'href="/cohorts/north/{tab}.csv' in client.get(f"/cohorts/north/{tab}{query}").get_data(as_text=True)
 
 
+def test_the_success_tab_shows_per_assessment_results_that_add_up_to_the_apis_pass_rate(polku):
+    post(polku, statement(ALICE, "failed", f"{NS}/check", success=False, score={"scaled": 0.3}),
+         statement(BOB, "failed", f"{NS}/check", success=False, score={"scaled": 0.4}),
+         statement(BOB, "passed", f"{NS}/check", success=True, score={"scaled": 0.9}))
+    api = polku.api("GET", "/api/v1/cohorts/north/success").json
+    assert api["summary"]["pass_rate"] == 0.5
+    page = signed_in(polku).get("/cohorts/north/success").get_data(as_text=True)
+    row = re.search(r"<th scope=\"row\">Knowledge check</th>(.*?)</tr>", page, re.S).group(1)
+    assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["2", "1", "50%"]
+    assert '<dd data-field="pass_rate">50%</dd>' in page
+
+
 def test_a_bad_date_or_sort_is_400_naming_the_parameter(polku):
     client = signed_in(polku)
     for path, name in (("/cohorts/north/progress?as_of=2026-13-01", "as_of"), ("/cohorts/north/engagement?from=x", "from"),

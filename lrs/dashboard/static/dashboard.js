@@ -3,10 +3,6 @@
 // Everything works without this script; it only saves a reload.
 (function () {
   "use strict";
-  // the language switch changes at once (the form's button stays for keyboards and no-script)
-  var lang = document.getElementById("lang");
-  if (lang) lang.addEventListener("change", function () { lang.form.submit(); });
-
   var source = null, busy = false, again = false;
 
   function live() { return document.getElementById("live"); }
