@@ -28,7 +28,8 @@ TABS = ("progress", "engagement", "success")
 SORTS = ("member", "progress", "overdue", "last_active")
 #: where the page links for the metric definitions (served from the repository's docs/)
 METRICS_DOC = "/docs/cohort-metrics.md"
-_DOCS = Path(__file__).resolve().parents[2] / "docs"
+#: the repository's docs/ beside the package (a checkout), or in the working folder (the image)
+_DOCS = (Path(__file__).resolve().parents[2] / "docs", Path.cwd() / "docs")
 
 
 # ---- signing in and out ------------------------------------------------------------------------
@@ -84,10 +85,11 @@ def language():
 @blueprint.get("/docs/cohort-metrics.md")
 def metrics_doc():
     """The metric definitions the pages link to (``docs/cohort-metrics.md``), as text."""
-    path = _DOCS / "cohort-metrics.md"
-    if not path.is_file():
-        raise NotFound("docs/cohort-metrics.md is not installed here; see the project's repository")
-    return Response(path.read_text(encoding="utf-8"), mimetype="text/plain")
+    for folder in _DOCS:
+        path = folder / "cohort-metrics.md"
+        if path.is_file():
+            return Response(path.read_text(encoding="utf-8"), mimetype="text/plain")
+    raise NotFound("docs/cohort-metrics.md is not installed here; see the project's repository")
 
 
 # ---- cohorts -----------------------------------------------------------------------------------

@@ -205,6 +205,24 @@ def test_each_csv_link_answers_exactly_what_the_api_answers_with_format_csv(polk
         assert f'href="/cohorts/north/{tab}.csv' in client.get(f"/cohorts/north/{tab}{query}").get_data(as_text=True)
 
 
+def cells(page: str, member: str) -> list[str]:
+    row = re.search(rf">{re.escape(member)}</a></th>(.*?)</tr>", page, re.S).group(1)
+    return re.findall(r"<td class=(done|started|overdue|notdue)>", row)
+
+
+def test_the_progress_matrix_says_done_in_progress_overdue_or_not_due_per_member_and_item(polku):
+    started = statement(ALICE, "experienced", f"{NS}/day-1") | {"timestamp": "2026-02-01T09:00:00Z"}
+    post(polku, started, statement(BOB, "completed", f"{NS}/day-1"))
+    client = signed_in(polku)
+    before = client.get("/cohorts/north/progress?as_of=2026-02-02").get_data(as_text=True)
+    assert cells(before, "Alice") == ["started", "notdue"] and cells(before, "Bob &lt;b&gt;") == ["notdue", "notdue"]
+    after = client.get("/cohorts/north/progress?as_of=2026-02-10").get_data(as_text=True)
+    assert cells(after, "Alice") == ["overdue", "notdue"] and cells(after, "Bob &lt;b&gt;") == ["done", "notdue"]
+    api = polku.api("GET", "/api/v1/cohorts/north/progress?as_of=2026-02-10").json
+    assert [m["completed_required"] for m in api["members"]] == [0, 1]
+    assert api["members"][0]["overdue"] == [f"{NS}/day-1"]
+
+
 def test_the_success_tab_shows_per_assessment_results_that_add_up_to_the_apis_pass_rate(polku):
     post(polku, statement(ALICE, "failed", f"{NS}/check", success=False, score={"scaled": 0.3}),
          statement(BOB, "failed", f"{NS}/check", success=False, score={"scaled": 0.4}),
