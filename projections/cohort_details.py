@@ -1,10 +1,9 @@
-"""Details of one cohort that the dashboard shows beside the three views: which item each member
-has done or started, each member's weekly activity, a member's
-self-assessments and latest statements, and a fingerprint that changes whenever the cohort does.
+"""Details of one cohort that the dashboard shows beside the three views: each member's weekly
+activity, a member's self-assessments and latest statements, and a fingerprint that changes
+whenever the cohort does.
 
 Read-only, over the same ``cohort_rows`` as :mod:`projections.cohort_views` and under the same
-definitions (``docs/cohort-metrics.md``): "done" is the view's *completes*, "latest" orders by
-(timestamp, statement id). Totals (progress, engagement, success) are never recomputed here: the
+definitions (``docs/cohort-metrics.md``): "latest" orders by (timestamp, statement id). Totals (progress, engagement, success) are never recomputed here: the
 dashboard takes them from the views themselves, as the API does.
 """
 
@@ -21,23 +20,6 @@ from projections.cohorts import rows as cohort_rows
 class CohortDetails:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-
-    def item_states(self, key: str, as_of: date) -> dict[int, dict[str, bool]]:
-        """member position -> {activity: completed?} for every object the member has a counted
-        statement on by the end of ``as_of``: True when one of them completes it (the progress
-        view's rule), False when the member has started on it only."""
-        r = cohort_rows.c
-        completes = sa.func.max(sa.case((r.completes.is_(True), 1), else_=0))
-        query = (
-            sa.select(r.position, r.object_id, completes)
-            .where(r.cohort_key == key, r.position.is_not(None), r.day <= as_of.isoformat(), r.object_id.is_not(None))
-            .group_by(r.position, r.object_id)
-        )
-        states: dict[int, dict[str, bool]] = defaultdict(dict)
-        with self.engine.connect() as conn:
-            for position, activity, done in conn.execute(query):
-                states[position][activity] = bool(done)
-        return states
 
     def member_weeks(self, key: str, start: date, end: date) -> dict[int, dict[str, int]]:
         """member position -> {ISO week: counted statements} between ``start`` and ``end`` (inclusive)."""

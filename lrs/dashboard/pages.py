@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Response, jsonify, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from lrs.dashboard import blueprint, charts, member_name
 from lrs.dashboard import signin as auth
@@ -25,6 +26,8 @@ from projections.cohort_details import CohortDetails
 from projections.cohort_views import Cohort, CohortViews, Programme
 
 TABS = ("progress", "engagement", "success")
+#: a matrix cell's status: its icon, and its name in words
+STATUS = {"done": ("✓", "Done"), "started": ("◐", "In progress"), "overdue": ("!", "Overdue"), "notdue": ("·", "Not due")}
 SORTS = ("member", "progress", "overdue", "last_active")
 #: where the page links for the metric definitions (served from the repository's docs/)
 METRICS_DOC = "/docs/cohort-metrics.md"
@@ -162,19 +165,24 @@ def _status(item, states: dict[str, bool], overdue: list[str], as_of: date) -> s
 
 def _progress(cohort: Cohort, programme: Programme) -> dict[str, Any]:
     as_of = analytics.parse_date("as_of", request.args.get("as_of")) or analytics.today()
-    view = analytics.progress_view(cohort.key, as_of)
-    states = CohortDetails(services().engine).item_states(cohort.key, as_of)
+    view, states = analytics.progress_view_with_states(cohort.key, as_of)
     required = [i for i in programme.items if i.required]
     completed_by = {i["activity"]: i["completed_by"] for i in view["items"]}
+    loc = _locale()
+    # a cell is an icon and the status in words (for screen readers); made once per status, as a
+    # 200-member matrix has thousands of cells
+    cell = {code: Markup("<td class={}>{}<i>{}</i></td>").format(code, icon, loc.t(word)) for code, (icon, word) in STATUS.items()}
     rows = []
     for position, member in enumerate(view["members"]):
         mine = states.get(position, {})
+        codes = [_status(item, mine, member["overdue"], as_of) for item in required]
         rows.append(
             {
                 "position": position,
                 "view": member,
                 "name": member_name(member["member"]),
-                "cells": [_status(item, mine, member["overdue"], as_of) for item in required],
+                "cells": codes,
+                "cells_html": Markup("").join(cell[c] for c in codes),
             }
         )
     sort, descending = _sort()
@@ -304,9 +312,10 @@ def member_page(key: str, position: int):
         raise NotFound(f"cohort {key!r} has no member {position}")
     details = CohortDetails(services().engine)
     today = analytics.today()
-    progress = analytics.progress_view(key, today)["members"][position]
+    progress_view, states_by_member = analytics.progress_view_with_states(key, today)
+    progress = progress_view["members"][position]
     success = analytics.success_view(key)["members"][position]
-    states = details.item_states(key, today).get(position, {})
+    states = states_by_member.get(position, {})
     items = [{"item": i, "status": _status(i, states, progress["overdue"], today)} for i in programme.items]
     titles = {i.activity: i.title for i in programme.items}
     self_items = [i.activity for i in programme.items if i.kind == "self-assessment"]

@@ -111,6 +111,13 @@ def progress_view(key: str, as_of: date) -> dict[str, Any]:
     return ProgressView().dump(_found(CohortViews(services().engine).progress(key, as_of), key))
 
 
+def progress_view_with_states(key: str, as_of: date) -> tuple[dict[str, Any], dict[int, dict[str, bool]]]:
+    """The progress view as the API answers it, and beside it which objects each member has
+    completed or only started, from the same reading of the rows (for the dashboard's matrix)."""
+    raw = _found(CohortViews(services().engine).progress(key, as_of, states=True), key)
+    return ProgressView().dump(raw), raw["states"]
+
+
 def progress_csv(view: dict[str, Any]) -> Response:
     names = ("completed_required", "progress", "overdue", "last_active")
     return _csv(view, "progress", {n: _field(n) for n in names})

@@ -340,3 +340,21 @@ def test_the_session_expires_after_its_lifetime(polku):
     assert cookie.expires is not None
     lifetime = cookie.expires - datetime.now(timezone.utc)
     assert signin.SESSION_LIFETIME.total_seconds() - 120 < lifetime.total_seconds() <= signin.SESSION_LIFETIME.total_seconds()
+
+
+def test_the_views_read_for_the_dashboard_are_the_apis_views_with_details_beside_them(polku):
+    from datetime import date
+
+    from projections.cohort_views import CohortViews
+
+    post(polku, statement(ALICE, "experienced", f"{NS}/check"), statement(BOB, "completed", f"{NS}/day-1"),
+         statement(BOB, "passed", f"{NS}/check", success=True, score={"scaled": 0.7}))
+    views = CohortViews(polku.app.extensions["polku"].engine)
+    with_states = views.progress("north", date(2026, 2, 10), states=True)
+    states = with_states.pop("states")
+    assert with_states == views.progress("north", date(2026, 2, 10))
+    assert states == {0: {f"{NS}/check": False}, 1: {f"{NS}/day-1": True, f"{NS}/check": True}}
+    by_assessment = views.success("north", by_assessment=True)
+    assessments = by_assessment.pop("assessments")
+    assert by_assessment == views.success("north")
+    assert assessments == {f"{NS}/check": {"attempted": 1, "passed": 1, "scores": [0.7]}}
