@@ -1,10 +1,13 @@
 """``/cohorts/{key}/live``: server-sent events that tell an open cohort page it is out of date.
 
 Fed by the cohort projection's applied position: once a second a stream looks at it (one small
-query, or the runner's memory), and only when it has moved does it read the cohort's
-fingerprint (:meth:`projections.cohort_details.CohortDetails.fingerprint`); a changed fingerprint
-is sent as a ``changed`` event, and the page then fetches itself again. No polling storm: the
-page makes a request only when something it shows has changed.
+query), and only when it has moved does it read the cohort's fingerprint
+(:meth:`projections.cohort_details.CohortDetails.fingerprint`); a changed fingerprint is sent as a
+``changed`` event, and the page then fetches itself again. A stream begins with ``hello``: the
+position and the fingerprint it starts from. The page carries the position it was read at
+(``data-position``): a ``hello`` from further on means something was applied in between, and the
+page fetches itself once; after that the script compares fingerprints. No polling storm: the page
+makes a request only when something may have changed since it was read.
 
 A stream holds a request thread, so streams are bounded (DESIGN invariant 10): at most
 ``max_streams(threads)`` at once, each ended after ``STREAM_SECONDS``; the browser's
@@ -50,6 +53,14 @@ def _slots() -> threading.BoundedSemaphore:
     return found
 
 
+def applied_position(engine) -> int:
+    """How far the cohort projection has applied the log: a number that grows with every event it
+    applies (the sum of its next offsets over the partitions). A page notes it before reading the
+    views; a stream compares against it."""
+    with engine.connect() as conn:
+        return sum(a.next_offset for a in tracking.applied(conn, "cohorts").values())
+
+
 def _event(name: str, data: str) -> str:
     return f"event: {name}\ndata: {data}\n\n"
 
@@ -66,18 +77,14 @@ def live(key: str):
         return Response(f"retry: {BUSY_RETRY_MS}\n\n", mimetype="text/event-stream", headers=headers)
     details = CohortDetails(svc.engine)
 
-    def position() -> int:
-        with svc.engine.connect() as conn:
-            return sum(a.next_offset for a in tracking.applied(conn, "cohorts").values())
-
     def stream():
-        at = position()  # first: whatever is applied after it is looked at again below
+        at = applied_position(svc.engine)  # first: whatever is applied after it is looked at again below
         seen = details.fingerprint(key)
-        yield f"retry: {RETRY_MS}\n" + _event("hello", seen)
+        yield f"retry: {RETRY_MS}\n" + _event("hello", f"{at} {seen}")
         ends = time.monotonic() + STREAM_SECONDS
         while time.monotonic() < ends:
             time.sleep(CHECK_SECONDS)
-            now_at = position()
+            now_at = applied_position(svc.engine)
             if now_at == at:
                 yield ": -\n\n"  # a comment: finds a browser that has gone away
                 continue

@@ -17,7 +17,7 @@ from typing import Any
 from flask import Response, jsonify, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from lrs.dashboard import blueprint, charts, member_name
+from lrs.dashboard import blueprint, charts, live, member_name
 from lrs.dashboard import signin as auth
 from lrs.errors import BadRequest, NotFound
 from lrs.resources import analytics
@@ -142,13 +142,13 @@ def cohort_page(key: str):
 @blueprint.get("/cohorts/<key>/<any(progress, engagement, success):tab>")
 @auth.signed_in
 def cohort_tab(key: str, tab: str):
+    position = live.applied_position(services().engine)  # before the views are read
     through = _through()
     cohort, programme = _definitions(key)
-    fingerprint = CohortDetails(services().engine).fingerprint(key)
     context = {"progress": _progress, "engagement": _engagement, "success": _success}[tab](cohort, programme)
     return render_template(
         f"cohort_{tab}.html", cohort=cohort, programme=programme, tab=tab, tabs=TABS, through=through,
-        fingerprint=fingerprint, metrics_doc=METRICS_DOC, **context,
+        position=position, metrics_doc=METRICS_DOC, **context,
     )
 
 

@@ -3,7 +3,8 @@
 // Everything works without this script; it only saves a reload.
 (function () {
   "use strict";
-  var source = null, busy = false, again = false;
+  // known: the cohort's fingerprint the page is known to show (null until the first hello)
+  var source = null, busy = false, again = false, known = null;
 
   function live() { return document.getElementById("live"); }
 
@@ -35,11 +36,20 @@
     if (!el || !window.EventSource) return;
     source = new EventSource(el.getAttribute("data-live"));
     source.addEventListener("hello", function (e) {
+      // "POSITION FINGERPRINT": the stream's starting point
+      var space = e.data.indexOf(" ");
+      var position = Number(e.data.slice(0, space)), fingerprint = e.data.slice(space + 1);
       mark();
-      if (e.data !== live().getAttribute("data-fingerprint")) refresh();
+      if (known === null) {
+        if (position !== Number(live().getAttribute("data-position"))) refresh();  // applied since the page was read
+      } else if (fingerprint !== known) {
+        refresh();  // changed while the stream was reconnecting
+      }
+      known = fingerprint;
     });
     source.addEventListener("changed", function (e) {
-      if (e.data !== live().getAttribute("data-fingerprint")) refresh();
+      if (e.data !== known) refresh();
+      known = e.data;
     });
     source.onerror = function () {
       // EventSource reconnects by itself after a stream ends; if it gave up, try again later
