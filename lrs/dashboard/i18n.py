@@ -122,6 +122,7 @@ FINNISH: dict[str, str] = {
     "This page needs a credential that may read statements (statements/read, all/read or admin).":
         "Tämä sivu vaatii tunnuksen, jolla saa lukea lausumia (statements/read, all/read tai admin).",
     "Updated": "Päivitetty",
+    "Everything recorded up to": "Mukana kaikki, mikä on kirjattu ennen:",
     "live": "päivittyy",
     "Something is wrong": "Jokin meni vikaan",
     "Back to the cohorts": "Takaisin ryhmiin",
