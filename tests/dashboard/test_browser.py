@@ -186,8 +186,8 @@ def test_the_engagement_tab_equals_the_api_with_a_weekly_chart_and_a_line_per_me
     page.fill("#from", view["from"])
     page.fill("#to", view["from"])
     page.click("form.filters button")
+    page.wait_for_url(f"**to={view['from']}*")
     narrow = site.api("/cohorts/north/engagement", **{"from": view["from"], "to": view["from"]}).json()
-    page.wait_for_selector("#engagement")
     for row in rows(page, "engagement"):
         member = narrow["members"][int(row.get_attribute("data-position"))]
         assert field(row, "statements") == str(member["statements"])
@@ -236,7 +236,7 @@ def test_the_statements_browser_filters_pages_and_shows_a_statements_json_as_tex
     page.goto(site.base + "/statements")
     assert page.locator("#statements tbody tr").count() == 20
     page.click("#next-page")
-    page.wait_for_selector("#statements")
+    page.wait_for_url("**more=*")
     first = page.locator("#statements tbody tr").first
     first.locator("summary").click()
     shown = json.loads(first.locator("pre.json").inner_text())
@@ -245,7 +245,7 @@ def test_the_statements_browser_filters_pages_and_shows_a_statements_json_as_tex
     page.goto(site.base + "/statements")
     page.fill("#f-verb", verb)
     page.click("form.filters button")
-    page.wait_for_selector("#statements")
+    page.wait_for_url("**verb=*")
     ids = [r.get_attribute("data-id") for r in page.locator("#statements tbody tr").all()]
     assert ids
     for statement_id in ids[:3]:
