@@ -3,7 +3,8 @@
 The filters are the xAPI query's (agent, verb, activity, registration, since, until), parsed by
 the same code as ``GET /xapi/statements`` (:mod:`lrs.statement_queries`), so a bad value is a
 400 naming the parameter; pages follow the same signed ``more`` tokens. The JSON is shown as
-text in a ``<pre>`` (escaped by the template), never as HTML.
+text in a ``<pre>`` (escaped by the template), never as HTML. An object that is a programme's
+item is shown by the item's title.
 
 Reading the store needs more than the cohort views: the signed-in credential must also hold
 ``statements/read``, ``all/read`` or ``admin`` (``all`` has them all).
@@ -21,6 +22,7 @@ from lrs.dashboard import signin as auth
 from lrs.dashboard.pages import display
 from lrs.errors import BadRequest, Forbidden
 from lrs.services import services
+from projections.cohort_views import CohortViews
 from projections.statements import agent_key
 
 PAGE = 20
@@ -63,13 +65,14 @@ def statements_page():
         token = statement_queries.more_token(query, page.next_after, services().signing_key)
         more = url_for("dashboard.statements_page", more=token, **given)
     language = auth_language()
+    titles = {i.activity: i.title for p in CohortViews(services().engine).programmes() for i in p.items}
     rows = [
         {
             "id": s["id"],
             "stored": s.get("stored"),
             "actor": _actor(s.get("actor") or {}),
             "verb": display((s.get("verb") or {}).get("display"), language) or (s.get("verb") or {}).get("id"),
-            "object": _object(s.get("object") or {}, language),
+            "object": titles.get((s.get("object") or {}).get("id")) or _object(s.get("object") or {}, language),
             "json": json.dumps(s, indent=2, ensure_ascii=False),
         }
         for s in page.statements
