@@ -46,9 +46,18 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--statements", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--seeded", action="store_true", help="--database-url holds the cohort of an earlier run: time only")
     args = parser.parse_args()
+    if args.seeded and not args.database_url:
+        parser.error("--seeded needs --database-url")
 
     url = database_url_for_sqlalchemy(args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='polku-dash-')}/bench.sqlite3")
+    if not args.seeded:
+        seed_cohort(url, args.members, args.statements)
+    time_pages(url, args.repeat)
+
+
+def seed_cohort(url: str, members: int, count: int) -> None:
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
         import sqlalchemy as sa
@@ -63,17 +72,20 @@ def main() -> None:
     prog = seed.programme()
     cohort = {"key": "bench", "name": "Benchmark cohort", "programme": "bench", "iri": seed.BASE + "cohorts/bench",
               "starts": seed.START.isoformat(), "ends": (seed.START + timedelta(weeks=40, days=-1)).isoformat(),
-              "members": [seed.agent(n) for n in range(args.members)]}
-    statements = seed.history(args.members, args.statements, random.Random(5))
+              "members": [seed.agent(n) for n in range(members)]}
+    statements = seed.history(members, count, random.Random(5))
     events = [Event(PROGRAMME_DEFINED, "programme:bench", prog), Event(COHORT_DEFINED, "cohort:bench", cohort)]
     events += [Event(STATEMENT_STORED, s["actor"].get("mbox", ""), {"statement": s, "fingerprint": s["id"]}) for s in statements]
     for i in range(0, len(events), 5000):
         log.append(events[i : i + 5000])
     t = time.perf_counter()
     runner.catch_up()
-    print(f"database: {engine.dialect.name}; {args.members} members, {args.statements:,} statements "
-          f"(+1% voided, 1% repeated), applied in {time.perf_counter() - t:.1f}s (not counted)")
+    print(f"database: {engine.dialect.name}; {members} members, {count:,} statements "
+          f"(+1% voided, 1% repeated), applied in {time.perf_counter() - t:.1f}s (not counted); {url}")
+    engine.dispose()
 
+
+def time_pages(url: str, repeat: int) -> None:
     from lrs.app import create_app
     from lrs.settings import Settings
 
@@ -93,12 +105,12 @@ def main() -> None:
         "member": "/cohorts/bench/members/0",
     }
     assets = sum(len(client.get(f"/dashboard/static/{name}").get_data()) for name in ("dashboard.css", "dashboard.js"))
-    print(f"pages ({args.repeat} runs each; server time in process; weight: HTML raw / gzipped, + {assets / 1024:.1f} KB css+js):")
+    print(f"pages ({repeat} runs each; server time in process; weight: HTML raw / gzipped, + {assets / 1024:.1f} KB css+js):")
     print(f"  (machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     for name, path in pages.items():
         html = client.get(path).get_data()  # warm, and the weight
         samples, cpu = [], []
-        for _ in range(args.repeat):
+        for _ in range(repeat):
             t, c = time.perf_counter(), time.process_time()
             response = client.get(path)
             samples.append(time.perf_counter() - t)
