@@ -63,6 +63,10 @@ UNKNOWN_TOPIC_OR_PARTITION = 3
 #: After an ``end`` request failed, further ones fail at once for this long (a read of the
 #: watermark must not wait for the log's timeout once per partition while the broker is away).
 END_BACKOFF_S = 2.0
+#: How long a caller waits for another's end request, and how long an end request may take: the
+#: consistency watermark asks on reads, which must stay fast while a broker does not answer.
+END_WAIT_S = 0.5
+END_TIMEOUT_S = 1.0
 
 T = TypeVar("T")
 
@@ -118,6 +122,9 @@ class KafkaLog(Log):
         self._identity_admin: KafkaAdminClient | None = None
         self._admin_lock = threading.Lock()
         self._end_broken_until = 0.0
+        self._prober_building = False
+        self._prober_flag_lock = threading.Lock()
+        self._closed = False
         self.max_event_bytes = max_event_bytes
         try:
             self._partitions = self._ensure_topic(partitions, replication_factor, min_insync_replicas)
@@ -347,20 +354,45 @@ class KafkaLog(Log):
         tp = self._partition(partition)
         if time.monotonic() < self._end_broken_until:
             raise LogUnavailable(f"Kafka could not tell the end of {tp.topic}[{partition}] a moment ago")
-        with self._probe_lock:
+        # Readers ask for the end (the consistency watermark) and must not wait out the log's
+        # append timeout behind a broker that does not answer: one probe at a time, briefly.
+        if not self._probe_lock.acquire(timeout=END_WAIT_S):
+            raise LogUnavailable(f"Kafka is slow to tell the end of {tp.topic}[{partition}]")
+        try:
+            if self._prober is None:  # built beside the caller: a reader never waits for a bootstrap
+                self._rebuild_prober_in_background()
+                raise LogUnavailable(f"Kafka cannot tell the end of {tp.topic}[{partition}] yet (reconnecting)")
             try:
-                if self._prober is None:
-                    self._prober = self._rebuilt("end-offset prober", self._new_consumer)
-            except LogUnavailable:
-                self._end_broken_until = time.monotonic() + END_BACKOFF_S
-                raise
-            try:
-                return self._prober.end_offsets([tp], timeout_ms=self._timeout_ms)[tp]
+                return self._prober.end_offsets([tp], timeout_ms=min(self._timeout_ms, int(END_TIMEOUT_S * 1000)))[tp]
             except KafkaError as exc:
                 _quietly(self._prober.close)
                 self._prober = None
                 self._end_broken_until = time.monotonic() + END_BACKOFF_S
                 raise LogUnavailable(f"Kafka could not tell the end of {tp.topic}[{partition}]: {summary(exc)}") from exc
+        finally:
+            self._probe_lock.release()
+
+    def _rebuild_prober_in_background(self) -> None:
+        with self._prober_flag_lock:
+            if self._prober_building:
+                return
+            self._prober_building = True
+
+        def build() -> None:
+            try:
+                prober = self._rebuilt("end-offset prober", self._new_consumer)
+            except LogUnavailable:
+                self._end_broken_until = time.monotonic() + END_BACKOFF_S
+            else:
+                with self._probe_lock:
+                    if self._closed:
+                        _quietly(prober.close)
+                    else:
+                        self._prober = prober
+            finally:
+                self._prober_building = False
+
+        threading.Thread(target=build, name="polku-kafka-prober", daemon=True).start()
 
     def _partition(self, partition: int) -> TopicPartition:
         if not 0 <= partition < self._partitions:
@@ -369,6 +401,7 @@ class KafkaLog(Log):
 
     def close(self) -> None:
         """Close the producer and both consumers; closing twice is harmless."""
+        self._closed = True
         if self._producer is not None:
             _quietly(lambda: self._producer.close(timeout=self._timeout_s))
             self._producer = None

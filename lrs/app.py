@@ -5,6 +5,7 @@ mode, starts the projection runner beside the server. gunicorn runs ``lrs.app:cr
 from __future__ import annotations
 
 import logging
+from urllib.parse import parse_qsl
 
 from flask import Flask, g, request
 
@@ -41,7 +42,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.before_request
     def _no_unstorable_text():
-        """A query or form parameter no store can hold (U+0000) is 400 naming it, on every route."""
+        """A query or form parameter no store can hold (U+0000), one whose percent-encoding is not
+        UTF-8 (Werkzeug would quietly make it U+FFFD, so two ids would become one), or one given
+        twice (no route takes a list) is 400 naming it, on every route."""
+        raw = request.query_string
+        if b"%" in raw:
+            try:
+                parse_qsl(raw.decode("ascii", "replace"), keep_blank_values=True, errors="strict")
+            except UnicodeDecodeError:
+                raise errors.BadRequest("query: a parameter is not UTF-8 once percent-decoded") from None
+        repeated = sorted({name for name in request.args if len(request.args.getlist(name)) > 1})
+        if repeated:
+            raise errors.BadRequest(f"{repeated[0].replace(chr(0), '?')[:40]}: given more than once")
         sources = [request.args]
         if request.mimetype == "application/x-www-form-urlencoded":  # the 1.0.3 Alternate Request Syntax
             request.get_data(cache=True)  # keep the raw body for the resource, which reads it itself

@@ -11,6 +11,7 @@ from werkzeug.datastructures import Authorization
 from lrs.credentials import Credential
 from lrs.errors import Forbidden, Unauthorized
 from lrs.services import services
+from projections.statements import authority_key
 
 
 def authorize(header: str | None, *scopes: str) -> Credential:
@@ -54,3 +55,11 @@ def require(*scopes: str) -> Callable:
 def authority_agent(credential: Credential, home_page: str) -> dict:
     """The statement ``authority`` for a credential: an Agent identified by its key."""
     return {"objectType": "Agent", "name": credential.name, "account": {"homePage": home_page, "name": credential.key}}
+
+
+def authority_key_of(credential: Credential) -> str:
+    """The identifier key of the authority the LRS gives this credential's statements: what
+    ``statements/read/mine`` reads by and what ties a credential to the agents it writes about."""
+    key = authority_key({"authority": authority_agent(credential, services().settings.authority_home_page)})
+    assert key is not None  # an account always identifies
+    return key

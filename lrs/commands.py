@@ -23,9 +23,11 @@ from lrs.credentials import Credential
 from lrs.errors import BadRequest, Conflict, RequestTooLarge, Unavailable
 from lrs.normalise import normalise
 from lrs.services import Services
-from lrs.validation import MAX_PROBLEMS, validate_statements
+from schemas.validation import MAX_PROBLEMS, validate_statements
 from projections.log_guard import LogMismatch
-from projections.statements import STATEMENT_STORED, VOIDED_VERB, agent_key
+from projections.statements import STATEMENT_STORED, VOIDED_VERB
+from schemas.agents import agent_key
+from schemas.versions import is_2
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ def complete(statement: dict[str, Any], stored: str, authority: dict, version: s
     result.setdefault("timestamp", stored)
     result["stored"] = stored
     result["authority"] = authority
-    result.setdefault("version", "2.0.0" if version.startswith("2.") else "1.0.0")
+    result.setdefault("version", "2.0.0" if is_2(version) else "1.0.0")
     return result
 
 
@@ -80,6 +82,7 @@ def store(
     """Store statements (already checked) and their attachment contents; return their ids in
     request order."""
     authority = authority_agent(credential, services.settings.authority_home_page)
+    sent = statements
     statements = [dict(s, id=str(s.get("id") or uuid.uuid4()).lower()) for s in statements]
     completed = [complete(s, utc_iso(), authority, version) for s in statements]  # stored: stamped below
     _check_voiding(services, completed)
@@ -110,7 +113,20 @@ def store(
     except RequestTooLarge:
         services.claims.release(CLAIMS, [sid for sid, c in claims.items() if c is Claim.NEW])
         raise
+    except Unconfirmed:
+        raise Unavailable(_retry_advice([s["id"] for s, o in zip(completed, sent) if not o.get("id")])) from None
     return [s["id"] for s in completed]
+
+
+def _retry_advice(assigned: list[str]) -> str:
+    """What a client told 503 for an unconfirmed append must do: the log may still store the
+    statements, so a retry must carry the same ids (the same content under the same id is a
+    no-op; a statement sent without an id and sent again without one would be stored twice)."""
+    advice = "the log did not confirm the write and may still store it; retry with the same statements and the same ids"
+    if not assigned:
+        return advice
+    shown = ", ".join(assigned[:20]) + (f" and {len(assigned) - 20} more" if len(assigned) > 20 else "")
+    return f"{advice} (those sent without an id were given: {shown})"
 
 
 def _events(completed: list[dict[str, Any]], prints: dict[str, str], stored: str) -> list[Event]:
@@ -141,7 +157,11 @@ def append(services: Services, events: Sequence[Event]) -> list[Position]:
     except EventTooLarge as exc:
         raise RequestTooLarge(f"statement too large: {exc}") from None
     except LogUnavailable:
-        raise Unavailable("the log is unavailable; retry later") from None
+        raise Unconfirmed("the log is unavailable; retry later") from None
+
+
+class Unconfirmed(Unavailable):
+    """The log did not confirm an append: it may have stored it or not (a timeout), so 503."""
 
 
 def append_and_wait(services: Services, events: Sequence[Event], projection: str) -> list[Position]:

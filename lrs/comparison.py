@@ -63,7 +63,7 @@ import json
 import re
 from typing import Any
 
-from lrs.validation_rules import parse_timestamp
+from schemas.timestamps import parse_timestamp
 
 _LRS_ASSIGNED = ("id", "authority", "stored", "timestamp", "version")
 _IRI_PARTS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*):(?://(?P<authority>[^/?#]*))?(?P<rest>.*)", re.S)

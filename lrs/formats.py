@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Iterable
 
-from projections.statements import IFIS
+from schemas.agents import IFIS
 
 FORMATS = ("exact", "ids", "canonical")
 

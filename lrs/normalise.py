@@ -15,7 +15,8 @@ import copy
 import re
 from typing import Any
 
-from lrs.validation_rules import parse_timestamp
+from schemas.timestamps import parse_timestamp
+from schemas.versions import is_2
 
 _FRACTION = re.compile(r"[Tt]\d{2}:\d{2}:\d{2}(\.\d+)")
 
@@ -23,7 +24,7 @@ _FRACTION = re.compile(r"[Tt]\d{2}:\d{2}:\d{2}(\.\d+)")
 def normalise(statement: dict[str, Any], version: str) -> dict[str, Any]:
     """A normalised copy of a valid statement sent under ``version``."""
     result = copy.deepcopy(statement)
-    to_utc = version.startswith("2.")
+    to_utc = is_2(version)
     for holder in (result, result.get("object")):
         if not isinstance(holder, dict):
             continue

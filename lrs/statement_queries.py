@@ -14,16 +14,15 @@ import hmac
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Mapping
 
 from events import utc_iso
 from lrs import formats
 from lrs.errors import BadRequest
 from lrs.settings import Settings
-from lrs.validation import validate_statement
-from projections.statements import StatementFilter, agent_key
-from schemas import strict_json
+from projections.statements import StatementFilter
+from schemas.agents import AgentProblem, agent_parameter
+from schemas.timestamps import parse_query_timestamp
 
 SINGLE_PARAMS = {"statementId", "voidedStatementId"}
 QUERY_PARAMS = {
@@ -155,23 +154,9 @@ def _signature(payload: bytes, key: bytes) -> str:
 def _agent(value: str, version: str) -> str:
     """The identifier key of the ``agent`` parameter: a valid Agent or identified Group as JSON."""
     try:
-        agent = strict_json.loads(value)  # the one JSON Polku takes: no NUL, lone surrogate, repeated key
-    except strict_json.JsonProblem as exc:
-        raise BadRequest(f"agent: must be a JSON Agent or Group object ({exc.problem})") from None
-    if not isinstance(agent, dict):
-        raise BadRequest("agent: must be a JSON Agent or Group object")
-    probe = {"actor": agent, "verb": {"id": _PROBE_VERB}, "object": {"id": _PROBE_ACTIVITY}}
-    problems = [p for p in validate_statement(probe, version) if p.path.startswith("actor")]
-    if problems:
-        raise BadRequest("agent" + str(problems[0]).removeprefix("actor"))
-    key = agent_key(agent)
-    if key is None:
-        raise BadRequest("agent: must be an Agent or an identified Group, not an anonymous Group")
-    return key
-
-
-_PROBE_VERB = "http://adlnet.gov/expapi/verbs/experienced"
-_PROBE_ACTIVITY = "http://example.com/probe"
+        return agent_parameter(value, version, groups=True)[1]
+    except AgentProblem as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def _uuid(name: str, value: str) -> str:
@@ -183,9 +168,12 @@ def _uuid(name: str, value: str) -> str:
 
 def _timestamp(name: str, value: str) -> str:
     try:
-        return utc_iso(datetime.fromisoformat(value.replace("z", "Z")))  # no time zone: UTC
+        moment = parse_query_timestamp(value)  # no time zone: UTC
     except (ValueError, OverflowError):
-        raise BadRequest(f"{name}: must be an ISO 8601 timestamp in the years 0001 to 9999 (UTC)") from None
+        moment = None
+    if moment is None:
+        raise BadRequest(f"{name}: must be an ISO 8601 timestamp in the years 0001 to 9999 (UTC)")
+    return utc_iso(moment)
 
 
 def _bool(name: str, value: str) -> bool:
@@ -197,13 +185,10 @@ def _bool(name: str, value: str) -> bool:
 
 
 def _int(name: str, value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise BadRequest(f"{name}: must be a non-negative integer") from None
-    if number < 0:
+    # ASCII digits only: Python's int() also reads "٣" and " 3 " and "1_000"
+    if not (value.isascii() and value.isdigit()) or len(value) > 12:
         raise BadRequest(f"{name}: must be a non-negative integer")
-    return number
+    return int(value)
 
 
 def _format(params: Mapping[str, str]) -> str:

@@ -24,5 +24,3 @@ def negotiate(value: str | None) -> str:
     return "2.0.0" if match.group(1) == "2.0" else "1.0.3"
 
 
-def is_2(version: str) -> bool:
-    return version.startswith("2.")

@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from events import Record
 from events.sql import bytewise
 from projections.base import Projection
-from projections.statements import IFIS, STATEMENT_STORED, agent_key
+from projections.statements import STATEMENT_STORED
+from schemas.agents import IFIS, agent_key
 from projections.upserts import upsert
 
 

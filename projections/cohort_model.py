@@ -17,12 +17,13 @@ The vocabulary is also published as an xAPI Profile: ``schemas/cohort_profile.js
 from __future__ import annotations
 
 import hashlib
-import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any, Iterator
 
 from events import utc_iso
 from projections.statements import VOIDED_VERB
+from schemas.agents import person_key
+from schemas.timestamps import instant
 
 ADL = "http://adlnet.gov/expapi/verbs/"
 #: A statement with one of these verbs on an item completes it (so does ``result.completion``).
@@ -44,24 +45,9 @@ def _sha1(text: str) -> str:
 
 
 def actor_key(agent: Any) -> str | None:
-    """The canonical key of a statement's actor (Agent or identified Group), or None.
-
-    ``mbox`` becomes ``sha1:`` + the SHA-1 of the lower-cased mailto IRI, so that it equals the
-    key of an ``mbox_sha1sum`` of the same address; ``openid`` and ``account`` are kept as they
-    are (``account:homePage|name``).
-    """
-    if not isinstance(agent, dict):
-        return None
-    if isinstance(agent.get("mbox"), str) and agent["mbox"]:
-        return "sha1:" + _sha1(agent["mbox"].strip().lower())
-    if isinstance(agent.get("mbox_sha1sum"), str) and agent["mbox_sha1sum"]:
-        return "sha1:" + agent["mbox_sha1sum"].strip().lower()
-    if isinstance(agent.get("openid"), str) and agent["openid"]:
-        return "openid:" + agent["openid"]
-    account = agent.get("account")
-    if isinstance(account, dict) and account.get("homePage") and account.get("name"):
-        return f"account:{account['homePage']}|{account['name']}"
-    return None
+    """The canonical key of a statement's actor (Agent or identified Group), or None: the core's
+    :func:`schemas.agents.person_key`, in which ``mbox`` and ``mbox_sha1sum`` of one address meet."""
+    return person_key(agent)
 
 
 def member_keys_of(agent: dict[str, Any]) -> set[str]:
@@ -74,11 +60,11 @@ def member_keys_of(agent: dict[str, Any]) -> set[str]:
     keys: set[str] = set()
     mbox = agent.get("mbox")
     if isinstance(mbox, str) and mbox:
-        keys.add("sha1:" + _sha1(mbox.strip().lower()))
+        keys.add(person_key({"mbox": mbox.strip()}) or "")
         keys.add("sha1:" + _sha1(mbox.strip()))
     for name in ("mbox_sha1sum", "openid", "account"):
         if agent.get(name):
-            key = actor_key({name: agent[name]})
+            key = person_key({name: agent[name]})
             if key:
                 keys.add(key)
     return keys
@@ -86,16 +72,11 @@ def member_keys_of(agent: dict[str, Any]) -> set[str]:
 
 # ---- time ----------------------------------------------------------------------------------
 
-_FRACTION = re.compile(r"\.(\d+)")
 
 
 def parse_instant(value: str) -> datetime:
-    """An xAPI timestamp as an aware UTC datetime (no offset means UTC; digits past µs dropped)."""
-    text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), value.strip(), count=1)
-    moment = datetime.fromisoformat(text.replace("z", "Z"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    """An accepted xAPI timestamp as an aware UTC datetime (the core's one parser)."""
+    return instant(value)
 
 
 def iso_week(day: date) -> str:

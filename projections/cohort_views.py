@@ -193,7 +193,7 @@ class CohortViews:
 
         Weeks run without gaps from the week of ``start`` to the week of ``end``; when either is
         not given it is the cohort's ``starts`` (``ends``), widened to the first (last) counted
-        statement.
+        statement, and at most :data:`MAX_WEEKS` before ``end``.
         """
         with self._snapshot() as conn:
             return self._engagement(conn, key, start, end)
@@ -246,6 +246,9 @@ class CohortViews:
             start = min(d for d in (date.fromisoformat(cohort.starts), _day(first_day)) if d is not None)
         if end is None:
             end = max(d for d in (date.fromisoformat(cohort.ends), _day(last_day)) if d is not None)
+        # a statement may say it happened in the year 1 or 9999: the weeks listed stay bounded
+        if (end - start).days > MAX_WEEKS * 7:
+            start = end - timedelta(weeks=MAX_WEEKS)
         weeks = []
         for label in _weeks(start, end):
             row = per_week.get(label)
@@ -381,6 +384,11 @@ def _first_and_latest(value: sa.ColumnElement, where: Iterable[sa.ColumnElement]
 
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
+
+
+#: The most weeks an engagement view lists (about ten years): a longer span given is refused, a
+#: longer span found (a statement timestamped in the year 1) shows its last MAX_WEEKS weeks.
+MAX_WEEKS = 530
 
 
 def _weeks(start: date, end: date) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Iterable
 
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from events import Log, LogUnavailable, Position, utc_iso
 from events.claims import STATEMENT_IDS, ClaimRegistry
 from projections import tracking
+from schemas.timestamps import instant
 
 if TYPE_CHECKING:
     from projections.runner import Runner
@@ -150,4 +151,4 @@ class Consistency:
 
 
 def _parse(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return instant(text)

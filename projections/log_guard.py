@@ -48,7 +48,7 @@ class LogMismatch(LogUnavailable):
 
     def __init__(self, problem: str) -> None:
         super().__init__(problem)
-        self.public = problem.split(":", 1)[0] + f"; writes are stopped until an operator restores it or runs polku log accept"
+        self.public = problem.split(":", 1)[0] + "; writes are stopped until an operator restores it or runs polku log accept"
 
 
 class LogGuard:

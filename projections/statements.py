@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from events import Record, claims
 from events.sql import bytewise
 from projections.base import Projection
+from schemas.agents import agent_key
 
 log = logging.getLogger(__name__)
 
@@ -98,30 +99,10 @@ statement_refs = sa.Table(
 
 # ---- identities --------------------------------------------------------------------------
 
-#: The inverse functional identifiers of an Agent or identified Group (xAPI Data 2.4.2.3).
-IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
-
-
 def authority_key(statement: dict[str, Any]) -> str | None:
     """The identifier key of a statement's authority (an Agent the LRS set), at most 300 characters."""
     key = agent_key(statement.get("authority") or {})
     return key[:300] if key else None
-
-
-def agent_key(agent: dict[str, Any]) -> str | None:
-    """The inverse functional identifier of an Agent or identified Group, as one string."""
-    if not isinstance(agent, dict):
-        return None
-    if agent.get("mbox"):
-        return "mbox:" + str(agent["mbox"]).lower()
-    if agent.get("mbox_sha1sum"):
-        return "mbox_sha1sum:" + str(agent["mbox_sha1sum"]).lower()
-    if agent.get("openid"):
-        return "openid:" + str(agent["openid"])
-    account = agent.get("account")
-    if isinstance(account, dict) and "homePage" in account and "name" in account:
-        return f"account:{account['homePage']}|{account['name']}"
-    return None
 
 
 def _agents_in(actor: Any) -> Iterator[str]:
@@ -368,3 +349,17 @@ class StatementReader:
     def count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(statements)).scalar_one()
+
+    def names_agent(self, authority: str, agent: str) -> bool:
+        """Whether a statement stored under ``authority`` has ``agent`` as its actor or object (or
+        as a member of a Group there): the agents a credential is associated with, as far as the
+        LRS can tell (the ``state`` and ``profile`` scopes, Communication 4.2)."""
+        a = statement_agents
+        query = (
+            sa.select(a.c.statement_id)
+            .join(statements, statements.c.id == a.c.statement_id)
+            .where(a.c.agent == agent, a.c.is_primary.is_(True), statements.c.authority == authority)
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None

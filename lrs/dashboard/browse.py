@@ -23,7 +23,7 @@ from lrs.dashboard.pages import display
 from lrs.errors import BadRequest, Forbidden
 from lrs.services import services
 from projections.cohort_views import CohortViews
-from projections.statements import agent_key
+from schemas.agents import agent_key
 
 PAGE = 20
 FILTERS = ("agent", "verb", "activity", "registration", "since", "until")

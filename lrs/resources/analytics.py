@@ -20,7 +20,7 @@ from lrs.api_schemas import EngagementView, ProgressView, SuccessView
 from lrs.auth import require
 from lrs.errors import BadRequest, NotFound
 from lrs.services import services
-from projections.cohort_views import CohortViews
+from projections.cohort_views import MAX_WEEKS, CohortViews
 
 blueprint = Blueprint("analytics", __name__)
 
@@ -126,6 +126,8 @@ def progress_csv(view: dict[str, Any]) -> Response:
 def engagement_view(key: str, start: date | None, end: date | None) -> dict[str, Any]:
     if start and end and end < start:
         raise BadRequest("to: must not be before from")
+    if start and end and (end - start).days > MAX_WEEKS * 7:
+        raise BadRequest(f"to: the span from..to is at most {MAX_WEEKS} weeks")
     return EngagementView().dump(_found(CohortViews(services().engine).engagement(key, start, end), key))
 
 

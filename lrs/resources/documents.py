@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, g, request
 
 from lrs import documents as rules
-from lrs.auth import require
+from lrs.auth import authority_key_of, require
 from lrs.documents import Body, Document, DocumentKey, Preconditions, Scope, Unconditional
-from lrs.errors import NotFound
+from lrs.errors import Forbidden, NotFound
 from lrs.resources import parameters
 from lrs.services import services
-from lrs.versioning import HEADER, is_2, negotiate
+from lrs.versioning import HEADER, negotiate
+from schemas.versions import is_2
 
 blueprint = Blueprint("documents", __name__)
 
@@ -80,6 +81,7 @@ def _version():
 def read(resource: Resource) -> Response:
     parameters.only(resource.key_params | {"since"})
     scope, registration = _scope(resource)
+    _demand_association(resource, scope, writing=False)
     document_id = parameters.text(resource.id_param, required=False)
     since = parameters.since()  # for a single document validated and ignored (XAPI-00192)
     store = services().documents
@@ -124,6 +126,7 @@ def _is_active(content_type: str) -> bool:
 def write(resource: Resource) -> Response:
     parameters.only(resource.key_params)
     scope, registration = _scope(resource)
+    _demand_association(resource, scope, writing=True)
     store = services().documents
     if request.method == "DELETE" and resource.kind == rules.STATE and resource.id_param not in request.args:
         store.delete_all(scope, registration)  # every document of the agent and activity (2.3.s5)
@@ -170,6 +173,24 @@ def _scope(resource: Resource) -> tuple[Scope, str | None]:
     agent_key = parameters.agent("agent")[1] if resource.agent else ""
     registration = parameters.registration() if resource.registration else None
     return Scope(resource.kind, activity_id, agent_key), registration
+
+
+def _demand_association(resource: Resource, scope: Scope, writing: bool) -> None:
+    """The ``state`` and ``profile`` scopes reach only the agents associated with the credential
+    (2.0.0 Communication 4.2, 1.0.3 Part Three 4.2: "limited to Activities and Actors associated
+    with the current token to the extent it is possible to determine this relationship"). What
+    Polku can determine: the agents that are the actor or object of statements this credential
+    stored. ``all`` (and ``all/read`` for reads) reaches every agent. Activities are not limited:
+    an Activity Profile describes the activity for every learner."""
+    credential = g.credential
+    unrestricted = "all" in credential.scopes if writing else credential.allows("all/read")
+    if unrestricted or not resource.agent:
+        return
+    if not services().statements.names_agent(authority_key_of(credential), scope.agent):
+        raise Forbidden(
+            "agent: this credential reaches the documents only of agents that are the actor or object of "
+            "statements it has stored; send such a statement first, or use a credential with scope all"
+        )
 
 
 def _preconditions() -> Preconditions:

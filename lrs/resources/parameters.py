@@ -11,13 +11,13 @@ from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, Iterable
 
-from flask import request
+from flask import g, request
 
 from events import utc_iso
 from lrs.errors import BadRequest
-from lrs.validation_rules import is_iri, is_mailto_iri, is_sha1_hex, is_uuid, parse_timestamp
-from projections.statements import IFIS, agent_key
-from schemas import strict_json
+from schemas.agents import AgentProblem, agent_parameter
+from schemas.rules import is_iri, is_uuid
+from schemas.timestamps import parse_timestamp
 
 
 def only(allowed: Iterable[str]) -> None:
@@ -70,41 +70,11 @@ def since(name: str = "since") -> str | None:
 
 
 def agent(name: str = "agent") -> tuple[dict[str, Any], str]:
-    """An Agent object (JSON) with exactly one identifier, and its key."""
-    raw = text(name)
+    """An Agent object (JSON) with exactly one identifier, valid as a statement's actor, and its key."""
     try:
-        value = strict_json.loads(raw)
-    except strict_json.JsonProblem:
-        raise BadRequest(f"{name}: must be an Agent as JSON, e.g. {{\"mbox\": \"mailto:aino@example.org\"}}") from None
-    if not isinstance(value, dict):
-        raise BadRequest(f"{name}: must be a JSON object (an Agent)")
-    if value.get("objectType", "Agent") != "Agent":
-        raise BadRequest(f"{name}: must be an Agent, not {str(value.get('objectType'))[:20]!r}")
-    present = [ifi for ifi in IFIS if ifi in value]
-    if len(present) != 1:
-        raise BadRequest(f"{name}: must have exactly one of {', '.join(IFIS)}")
-    ifi = present[0]
-    identifier = value[ifi]
-    if ifi == "mbox" and not (isinstance(identifier, str) and is_mailto_iri(identifier)):
-        raise BadRequest(f"{name}.mbox: must be a mailto: IRI")
-    if ifi == "mbox_sha1sum" and not (isinstance(identifier, str) and is_sha1_hex(identifier)):
-        raise BadRequest(f"{name}.mbox_sha1sum: must be 40 hexadecimal digits")
-    if ifi == "openid" and not (isinstance(identifier, str) and is_iri(identifier)):
-        raise BadRequest(f"{name}.openid: must be an IRI")
-    if ifi == "account" and not (
-        isinstance(identifier, dict)
-        and isinstance(identifier.get("homePage"), str)
-        and is_iri(identifier["homePage"])
-        and isinstance(identifier.get("name"), str)
-        and identifier["name"]
-    ):
-        raise BadRequest(f"{name}.account: must have homePage (an IRL) and name (a string)")
-    if "name" in value and not isinstance(value["name"], str):
-        raise BadRequest(f"{name}.name: must be a string")
-    key = agent_key(value)
-    if key is None:  # pragma: no cover - the checks above leave one identifier
-        raise BadRequest(f"{name}: has no identifier")
-    return value, key
+        return agent_parameter(text(name), g.get("xapi_version", "2.0.0"), name=name)
+    except AgentProblem as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def http_date(iso: str) -> str:

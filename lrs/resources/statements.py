@@ -21,13 +21,13 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from lrs import alternate, attachments, bodies, commands, formats, statement_queries
 from lrs.alternate import XapiRequest
-from lrs.auth import authority_agent, authorize
+from lrs.auth import authority_key_of, authorize
 from lrs.errors import BadRequest, NotFound
 from lrs.resources.parameters import http_date
 from lrs.services import services
 from lrs.statement_queries import Single
-from lrs.versioning import HEADER, is_2, negotiate
-from projections.statements import authority_key
+from lrs.versioning import HEADER, negotiate
+from schemas.versions import is_2
 
 blueprint = Blueprint("statements", __name__)
 
@@ -124,7 +124,7 @@ def _read(req: XapiRequest) -> Response:
     # statements/read/mine (Communication 4.2): only the statements this credential wrote
     mine = None
     if not credential.allows("statements/read", "all/read"):
-        mine = authority_key({"authority": authority_agent(credential, services().settings.authority_home_page)})
+        mine = authority_key_of(credential)
     languages = formats.accepted_languages(req.headers.get("Accept-Language"))
     if "more" in req.args:
         query, after = statement_queries.from_more_token(req.args, services().signing_key, services().settings)

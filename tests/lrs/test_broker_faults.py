@@ -131,13 +131,34 @@ def test_broker_paused_for_30s_then_resumed_is_recovered_without_restarting_polk
     pids = {name: p.pid for name, p in lrs.processes.items()}
     load = Load(lrs).start()
     time.sleep(3)
+    known = next(o.id for o in load.outcomes if o.status == 200)
+    reads: list[tuple[int, float]] = []
+    reading = threading.Event()
+
+    def read_while_paused() -> None:
+        with requests.Session() as session:
+            while not reading.is_set():
+                began = time.monotonic()
+                got = session.get(lrs.endpoint + "/statements", params={"statementId": known}, auth=lrs.auth, headers=V2, timeout=60)
+                reads.append((got.status_code, time.monotonic() - began))
+                time.sleep(0.2)
+
     private_broker.pause()  # SIGSTOP: connections stay open, nothing answers
     paused = time.monotonic()
+    reader = threading.Thread(target=read_while_paused, daemon=True)
+    reader.start()
     time.sleep(30)
+    reading.set()
+    reader.join(timeout=60)
     private_broker.resume()
     resumed = time.monotonic()
     time.sleep(20)
     outcomes = load.stop()
+
+    # reads come from the statement store: a broker that does not answer never holds them for
+    # the log's timeout (the watermark asks the log for its end only briefly)
+    assert reads and all(status == 200 for status, _ in reads), Counter(status for status, _ in reads)
+    assert max(seconds for _, seconds in reads) < LOG_TIMEOUT_S, sorted(seconds for _, seconds in reads)[-5:]
 
     during = [o for o in outcomes if paused + 0.5 <= o.started < resumed - LOG_TIMEOUT_S]
     assert during and all(o.status == 503 for o in during), Counter(o.status for o in during)

@@ -16,6 +16,7 @@ import requests
 
 from events import utc_iso
 from lrs.demo import Client, build_plan, final_definitions, load, statements_of
+from projections.cohort_views import MAX_WEEKS
 from tests.fixtures.cohort_oracle import Oracle, rounded
 from tests.fixtures.statements_builders import ADL, agent, voiding
 
@@ -284,6 +285,19 @@ def test_bad_view_parameters_are_400_naming_them(api, defined):
     assert "format" in api.get(f"/cohorts/{cohort}/success", format="xml").json()["error"]["message"]
     assert api.get(f"/cohorts/{cohort}/engagement", **{"from": "2026-03-01", "to": "2026-02-01"}).status_code == 400
     assert api.get(f"/cohorts/{cohort}/engagement", since="2026-02-01").status_code == 400
+    too_long = api.get(f"/cohorts/{cohort}/engagement", **{"from": "0001-01-01", "to": "9999-12-31"})
+    assert too_long.status_code == 400 and too_long.json()["error"]["message"].startswith("to: the span")
+
+
+def test_engagement_lists_a_bounded_number_of_weeks_whatever_a_statement_claims(api, defined):
+    """A member's statement timestamped in the year 1 (valid xAPI) once made the view list
+    every week since then: half a million rows, a 500 after 15 s (issue 9). The weeks listed
+    stay within MAX_WEEKS of the end, and the statement still counts for its member."""
+    ns, _programme, cohort, members = defined
+    api.post_statements([said(members[0], "attended", f"{ns}/day-1", "0001-01-01T00:00:00Z")])
+    view = api.view(cohort, "engagement", utc_iso()).json()
+    assert 0 < len(view["weeks"]) <= MAX_WEEKS + 1
+    assert view["members"][0]["statements"] == 1
 
 
 def test_the_openapi_document_is_served_and_describes_the_api(lrs_server):

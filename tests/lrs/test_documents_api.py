@@ -354,9 +354,12 @@ def test_request_without_version_header_is_400(api):
 
 
 def test_state_needs_the_state_scope_and_profiles_the_profile_scope(api):
-    key, secret = api.server.create_credential(scopes="state", name="course")
+    key, secret = api.server.create_credential(scopes="statements/write,state", name="course")
     params, profile = state_params(), activity_profile_params()
     as_course = dict(auth=(key, secret), headers=V2 | {"Content-Type": "application/json"})
+    about = statement(activity=params["activityId"])
+    about["actor"] = json.loads(params["agent"])  # the course names the learner: their state is the course's to keep
+    assert requests.post(api.server.endpoint + "/statements", json=about, **as_course).status_code == 200
     assert requests.put(api.server.endpoint + STATE, params=params, data="{}", **as_course).status_code == 204
     assert requests.get(api.server.endpoint + STATE, params=params, **as_course).status_code == 200
     put_profile = requests.put(api.server.endpoint + ACTIVITY_PROFILE, params=profile, data="{}",

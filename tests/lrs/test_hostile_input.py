@@ -195,3 +195,21 @@ def test_an_agent_filter_no_store_can_hold_is_400_naming_it(api, agent):
     response = api.get(agent=agent)
     assert response.status_code == 400, response.text
     assert "agent" in response.json()["error"]["message"]
+
+
+def test_a_parameter_whose_percent_encoding_is_not_utf8_is_400_not_another_documents_id(api):
+    """``stateId=%ff`` and ``stateId=%fe`` would both be decoded to U+FFFD: one document under two ids."""
+    params = "activityId=http%3A%2F%2Fexample.org%2Fa&agent=%7B%22mbox%22%3A%22mailto%3Aa%40example.org%22%7D&stateId=%ff"
+    response = api.session.put(f"{api.base}/activities/state?{params}", data=b"{}", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and "UTF-8" in response.json()["error"]["message"]
+
+
+def test_a_parameter_given_twice_is_400_naming_it(api):
+    response = api.session.get(f"{api.base}/statements?limit=1&limit=2")
+    assert response.status_code == 400 and response.json()["error"]["message"].startswith("limit: given more than once")
+
+
+@pytest.mark.parametrize("limit", ["\u0663", " 3", "1_0", "+3", "99999999999999"])
+def test_a_limit_in_other_than_ascii_digits_is_400_naming_it(api, limit):
+    response = api.session.get(f"{api.base}/statements", params={"limit": limit})
+    assert response.status_code == 400 and response.json()["error"]["message"].startswith("limit:")

@@ -27,3 +27,31 @@ def test_post_while_the_broker_is_down_is_503_and_nothing_is_stored(fresh_lrs, p
     found = requests.get(lrs.endpoint + "/statements", params={"statementId": during["id"]}, auth=lrs.auth, headers=V2)
     assert found.status_code == 404
     assert requests.get(lrs.endpoint + "/statements", params={"statementId": before["id"]}, auth=lrs.auth, headers=V2).status_code == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.kafka
+def test_an_unconfirmed_append_is_503_telling_the_client_to_retry_with_the_same_ids(fresh_lrs, private_broker):
+    """The log may still store what it did not confirm (issue 9): the 503 says to retry with the
+    same ids, and names the ids Polku gave statements sent without one, so the retry is a no-op
+    rather than a second copy."""
+    lrs = fresh_lrs("scale-out", POLKU_KAFKA_BOOTSTRAP_SERVERS=private_broker.bootstrap, POLKU_LOG_TIMEOUT_S="2")
+    private_broker.kill()
+    with_id, without_id = statement(), statement(with_id=False)
+    response = requests.post(lrs.endpoint + "/statements", json=[with_id, without_id], auth=lrs.auth, headers=V2, timeout=60)
+    assert response.status_code == 503 and response.headers.get("Retry-After")
+    message = response.json()["error"]["message"]
+    assert "retry with the same statements and the same ids" in message
+    given = message.split("were given: ")[1].rstrip(")")
+    assert with_id["id"] not in message and len(given) == 36
+
+    private_broker.start()
+    retry = dict(without_id, id=given)
+    for _ in range(60):
+        again = requests.post(lrs.endpoint + "/statements", json=[with_id, retry], auth=lrs.auth, headers=V2, timeout=60)
+        if again.status_code != 503:
+            break
+    assert again.status_code == 200 and again.json() == [with_id["id"], given]
+    listed = requests.get(lrs.endpoint + "/statements", params={"verb": with_id["verb"]["id"], "limit": 0},
+                          auth=lrs.auth, headers=V2).json()["statements"]
+    assert sorted(s["id"] for s in listed) == sorted([with_id["id"], given])

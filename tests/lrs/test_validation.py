@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from lrs.validation import Problem, rules_for, validate_statement, validate_statements
+from schemas.validation import Problem, validate_statement, validate_statements
+from schemas.versions import rules_for
 from tests.fixtures.statements import (
     ANONYMOUS_GROUP,
     ATTACHMENT,

@@ -15,7 +15,8 @@ from projections import activities, agents
 from projections.activities import ActivityDefinitions, ActivityReader
 from projections.agents import AgentNames, AgentReader
 from projections.runner import Runner
-from projections.statements import STATEMENT_STORED, agent_key
+from projections.statements import STATEMENT_STORED
+from schemas.agents import agent_key
 from tests.fixtures.statements_builders import agent, statement
 
 _clock = iter(range(10**6))

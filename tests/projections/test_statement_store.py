@@ -12,7 +12,8 @@ from events import Event
 from events.memory import MemoryLog
 from projections import statements as store
 from projections.runner import Runner
-from projections.statements import StatementFilter, StatementReader, StatementStore, agent_key
+from projections.statements import StatementFilter, StatementReader, StatementStore
+from schemas.agents import agent_key
 from tests.fixtures.statements_builders import agent, statement, voiding
 
 _clock = iter(range(10**6))

@@ -13,13 +13,13 @@ How it works, and where each version's rules live:
    interaction types, voiding). Its unions are if/then on ``objectType``, so a failure is reported
    inside the one branch the statement meant instead of "is not valid under any of the given
    schemas".
-2. The formats it names are checked by :mod:`lrs.validation_rules`. Two of them depend on the
+2. The formats it names are checked by :mod:`schemas.rules`. Two of them depend on the
    version: ``date-time`` (2.0.x: RFC 3339; 1.0.x: ISO 8601 extended or basic; both with a time
    zone, never "-00:00") and ``xapi-version`` (1.0.x rules: "1.0" / "1.0.x"; 2.0.x rules: "2.0.x",
    and "1.0.x" too, as 2.0 §4.2.4.2 and its conformance suite ask).
 3. The rules a schema says badly — exactly one inverse functional identifier, anonymous Groups,
    OAuth authorities, score ranges, revision/platform, interaction component lists, contextAgents
-   and contextGroups only in 2.0.x — run after it (:func:`lrs.validation_rules.statement_issues`).
+   and contextGroups only in 2.0.x — run after it (:func:`schemas.rules.statement_issues`).
 
 The version argument is the request's ``X-Experience-API-Version``: any 1.0.x gets the 1.0 rules,
 any 2.0.x the 2.0 rules. Both versions reject properties the spec does not define (a SHALL in 2.0
@@ -39,7 +39,9 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from jsonschema.exceptions import best_match
 
 import schemas
-from lrs import validation_rules as rules_
+from schemas import rules as rules_
+from schemas.timestamps import parse_timestamp
+from schemas.versions import rules_for
 
 
 @dataclass(frozen=True)
@@ -86,14 +88,6 @@ def validate_statements(body: Any, version: str, max_problems: int = MAX_PROBLEM
     return problems[:max_problems]
 
 
-def rules_for(version: str) -> str:
-    """"1.0" or "2.0": which rules a statement sent as ``version`` is held to."""
-    for rules in ("1.0", "2.0"):
-        if version == rules or version.startswith(rules + "."):
-            return rules
-    raise ValueError(f"unsupported xAPI version {version!r}; expected 1.0.x or 2.0.x")
-
-
 # --------------------------------------------------------------------------------------------
 # The compiled validators, one per major version, built on first use.
 # --------------------------------------------------------------------------------------------
@@ -116,7 +110,7 @@ def _validator(rules: str) -> Draft202012Validator:
         "media-type": rules_.is_media_type,
         "language-tag": rules_.is_language_tag,
         "duration": rules_.is_duration,
-        "date-time": lambda value: rules_.parse_timestamp(value, rules) is not None,
+        "date-time": lambda value: parse_timestamp(value, rules) is not None,
         "xapi-version": lambda value: rules_.is_version(value, rules),
     }
     checker = FormatChecker(formats=())
@@ -263,7 +257,7 @@ def _format_message(name: str, instance: Any, rules: str) -> str:
     if name == "date-time" and isinstance(instance, str):
         if _NEGATIVE_ZERO_OFFSET.search(instance):
             return "must not use the offset '-00:00' (it means 'local offset unknown'); use 'Z' or '+00:00'"
-        if rules_.parse_timestamp(instance + "Z", rules) is not None:
+        if parse_timestamp(instance + "Z", rules) is not None:
             return "must include a time zone, such as 'Z' or '+02:00'"
     message = _FORMAT_MESSAGES.get(name, f"must be a valid {name}")
     return message[rules] if isinstance(message, dict) else message

@@ -1,7 +1,7 @@
 """The statement rules a JSON Schema cannot say well, and the value formats the schema names.
 
 Everything here is pure: plain Python values in, ``(path, message)`` pairs or booleans out.
-:mod:`lrs.validation` runs the schema (``schemas/statement.json``) first and these rules after;
+:mod:`schemas.validation` runs the schema (``schemas/statement.json``) first and these rules after;
 the rules are written defensively because they also see statements the schema rejected.
 
 Spec references: "1.0.3 §x" is xAPI-Data.md of xAPI 1.0.3 (github.com/adlnet/xAPI-Spec, branch
@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from projections.statements import IFIS
+from schemas.agents import IFIS
 
 Issue = tuple[str, str]  # (path, message)
 
@@ -56,26 +55,6 @@ _N = r"\d+(?:[.,]\d+)?"
 _DURATION = re.compile(
     rf"P(?=[\dT])(?:{_N}Y)?(?:{_N}M)?(?:{_N}D)?(?:T(?=\d)(?:{_N}H)?(?:{_N}M)?(?:{_N}S)?)?|P{_N}W", re.ASCII
 )
-
-# 2.0: RFC 3339 date-time. 1.0.x: ISO 8601 extended or basic format. Both with a time zone here.
-_DATE = r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
-_TIME = r"(?P<h>\d{2}):(?P<mi>\d{2})"
-_FRACTION = r"(?P<f>[.,]\d+)"
-_TIMESTAMPS = {
-    "2.0": [
-        re.compile(rf"{_DATE}[Tt]{_TIME}:(?P<s>\d{{2}})(?P<f>\.\d+)?(?P<z>[Zz]|[+-]\d{{2}}:\d{{2}})", re.ASCII),
-    ],
-    "1.0": [
-        re.compile(
-            rf"{_DATE}[Tt]{_TIME}(?::(?P<s>\d{{2}}){_FRACTION}?)?(?P<z>[Zz]|[+-]\d{{2}}(?::?\d{{2}})?)", re.ASCII
-        ),
-        re.compile(
-            r"(?P<y>\d{4})(?P<mo>\d{2})(?P<d>\d{2})[Tt](?P<h>\d{2})(?P<mi>\d{2})"
-            rf"(?:(?P<s>\d{{2}}){_FRACTION}?)?(?P<z>[Zz]|[+-]\d{{2}}(?:\d{{2}})?)",
-            re.ASCII,
-        ),
-    ],
-}
 
 _VERSION = {
     "1.0": re.compile(r"1\.0(?:\.\d+)?", re.ASCII),
@@ -119,43 +98,6 @@ def is_version(value: str, rules: str) -> bool:
     """``rules`` is "1.0" or "2.0". 2.0 accepts 1.0.x statements too (2.0 §4.2.4.2: an LRS should
     not reject an otherwise valid statement for its version; the 2.0 conformance suite sends 1.0.9)."""
     return bool(_VERSION[rules].fullmatch(value))
-
-
-def parse_timestamp(value: str, rules: str) -> datetime | None:
-    """The UTC point in time ``value`` names, or None if it is not a timestamp under ``rules``.
-
-    Both versions reject a negative zero offset ("-00:00", "-0000", "-00"): ISO 8601 forbids it and
-    RFC 3339 uses it for "offset unknown" (the conformance suites of both versions send these and
-    expect 400). Both require a time zone: RFC 3339 does (2.0), and although 1.0.3 §4.5 only says a
-    timestamp SHOULD* include one, without it the point in time the statement names is unknown.
-    """
-    match = next((m for pattern in _TIMESTAMPS[rules] if (m := pattern.fullmatch(value))), None)
-    if not match:
-        return None
-    zone, second = match["z"], int(match["s"] or 0)
-    if zone[0] == "-" and set(zone[1:]) <= {"0", ":"}:
-        return None
-    try:
-        moment = datetime(
-            int(match["y"]), int(match["mo"]), int(match["d"]), int(match["h"]), int(match["mi"]),
-            min(second, 59), tzinfo=timezone.utc,
-        )
-    except ValueError:
-        return None
-    if second > 60:
-        return None
-    try:  # the instant must exist in UTC too: 9999-12-31T23:59:59-01:00 is in the year 10000
-        if match["f"]:
-            moment += timedelta(microseconds=int((match["f"][1:] + "000000")[:6]))
-        if zone not in ("Z", "z"):
-            digits = zone[1:].replace(":", "")
-            offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-            if offset >= timedelta(hours=24) or int(digits[2:4] or 0) > 59:
-                return None
-            moment -= offset if zone[0] == "+" else -offset
-    except OverflowError:
-        return None
-    return moment
 
 
 # --------------------------------------------------------------------------------------------
