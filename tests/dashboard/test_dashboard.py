@@ -1,6 +1,6 @@
 """The dashboard's server side, in process (Flask's test client): signing in and out, CSRF, scopes,
 the session cookie, no Basic-auth prompts, escaping, the language, the CSV links, and the bounded
-live streams. The pages in a real browser against a real server: test_browser.py."""
+live streams; on SQLite and on PostgreSQL. The pages in a real browser against a real server: test_browser.py."""
 
 from __future__ import annotations
 
@@ -40,8 +40,9 @@ class Polku:
 
 
 @pytest.fixture
-def polku(tmp_path):
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'dash.sqlite3'}", run_projections=True, threads=4))
+def polku(database_url):
+    """A Polku in process with one programme and one cohort, on SQLite and on PostgreSQL."""
+    app = create_app(Settings(database_url=database_url, run_projections=True, threads=4))
     polku = Polku(app)
     items = [
         {"activity": f"{NS}/day-1", "title": "Coaching day 1", "kind": "coaching-day", "required": True, "due": "2026-02-03"},
