@@ -359,3 +359,29 @@ def test_the_views_read_for_the_dashboard_are_the_apis_views_with_details_beside
     assessments = by_assessment.pop("assessments")
     assert by_assessment == views.success("north")
     assert assessments == {f"{NS}/check": {"attempted": 1, "passed": 1, "scores": [0.7]}}
+
+
+def test_gone_quiet_lists_members_without_a_counted_statement_in_the_last_n_weeks(polku):
+    post(polku, statement(ALICE, "commented", f"{NS}/day-1"))  # 2026-02-03
+    client = signed_in(polku)
+
+    def quiet(weeks: int) -> list[str]:
+        page = client.get(f"/cohorts/north/engagement?from=2026-02-02&to=2026-02-28&quiet={weeks}").get_data(as_text=True)
+        listed = re.search(r'<ul id="quiet-list">(.*?)</ul>', page, re.S)
+        return re.findall(r'members/\d+">([^<]+)</a>', listed.group(1)) if listed else []
+
+    assert quiet(2) == ["Alice", "Bob &lt;b&gt;"]  # Alice's last statement is more than two weeks before the 28th
+    assert quiet(4) == ["Bob &lt;b&gt;"]  # never active
+
+
+def test_a_members_page_shows_their_timeline_items_and_self_assessment_numbers(polku):
+    post(polku, statement(BOB, "passed", f"{NS}/check", success=True, score={"scaled": 0.8}),
+         statement(BOB, "completed", f"{NS}/day-1"))
+    page = signed_in(polku).get("/cohorts/north/members/1").get_data(as_text=True)
+    assert "<h1>Bob &lt;b&gt;</h1>" in page
+    timeline = re.search(r'<table id="timeline">(.*?)</table>', page, re.S).group(1)
+    assert "Knowledge check" in timeline and "success" in timeline and "score 0.80" in timeline
+    items = re.search(r'<table id="items">(.*?)</table>', page, re.S).group(1)
+    assert items.count("st-done") == 2
+    api = polku.api("GET", "/api/v1/cohorts/north/progress").json["members"][1]
+    assert f'<strong data-field="percent">{round(api["progress"] * 100)}%</strong>' in page
