@@ -2,8 +2,8 @@
 
 - The cookie is Flask's session: signed (itsdangerous, HMAC) with a key derived from the
   installation's signing key in the database (:mod:`lrs.credentials`), so every worker and host
-  accepts it; HttpOnly, SameSite=Lax, and it expires (``SESSION_LIFETIME``, checked on the server
-  from the signature's time, not only by the browser). It holds the credential's key, never the
+  accepts it; HttpOnly, SameSite=Lax, and it expires ``SESSION_LIFETIME`` after signing in
+  (checked on the server from the sign-in time the session holds, not only by the browser). It holds the credential's key, never the
   secret; each request looks the credential up again, so a deleted credential or a scope taken
   away ends its sessions at once.
 - Every POST form carries a CSRF token kept in the session and compared in constant time.
@@ -19,6 +19,7 @@ import functools
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import timedelta
 from typing import Callable
 from urllib.parse import urlsplit
@@ -73,6 +74,7 @@ def sign_in(key: str, secret: str) -> tuple[Credential | None, str | None]:
     session.clear()  # a new session: nothing of the one before sign-in (its CSRF token) carries over
     session.permanent = True
     session["key"] = credential.key
+    session["at"] = int(time.time())
     session["csrf"] = secrets.token_urlsafe(32)
     if language:
         session["lang"] = language
@@ -91,8 +93,9 @@ def current() -> Credential | None:
     if "credential" in g:
         return g.credential
     credential = None
-    key = session.get("key")
-    if isinstance(key, str):
+    key, at = session.get("key"), session.get("at")
+    fresh = isinstance(at, int) and 0 <= time.time() - at <= SESSION_LIFETIME.total_seconds()
+    if isinstance(key, str) and fresh:
         found = services().credentials.get(key)
         if found is not None and found.allows(*SCOPES):
             credential = found

@@ -334,9 +334,17 @@ def test_live_streams_are_bounded_and_a_refused_one_is_told_to_retry_later(polku
 
 
 def test_the_session_expires_after_its_lifetime(polku):
+    import time
+
     from lrs.dashboard import signin
 
     client = signed_in(polku)
+    with client.session_transaction() as session:  # as if signed in a lifetime and a minute ago
+        session["at"] -= int(signin.SESSION_LIFETIME.total_seconds()) + 60
+    assert client.get("/cohorts").status_code == 302
+    with client.session_transaction() as session:
+        session["at"] = int(time.time())
+    assert client.get("/cohorts").status_code == 200
     cookie = client.get_cookie("polku_dashboard")
     assert cookie.expires is not None
     lifetime = cookie.expires - datetime.now(timezone.utc)
