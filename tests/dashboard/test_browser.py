@@ -310,6 +310,25 @@ def test_a_new_statement_changes_the_open_cohort_page_without_a_reload(page, sit
     assert page.locator(row).inner_text() == str(after["completed_required"])
 
 
+def test_every_page_reads_and_sorts_without_javascript(browser, site):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, site)
+    page.wait_for_selector("#cohorts")
+    view = site.api("/cohorts/north/progress").json()
+    page.goto(site.base + "/cohorts/north/progress")
+    page.click('a[data-sort="overdue"]')
+    page.wait_for_selector('th[aria-sort="ascending"] a[data-sort="overdue"]')
+    shown = [int(field(r, "overdue")) for r in rows(page, "progress")]
+    assert shown == sorted(len(m["overdue"]) for m in view["members"])
+    for tab in ("engagement", "success"):
+        page.click(f"nav.tabs >> text={tab.capitalize()}")
+        page.wait_for_selector(f"#{tab}")
+    page.click("#sign-out")
+    page.wait_for_selector("#sign-in")
+    context.close()
+
+
 # ---- narrow screens, keyboard, sign out --------------------------------------------------------
 
 def test_pages_are_usable_390_px_wide_without_sideways_scrolling_of_the_page(browser, site):
