@@ -7,6 +7,7 @@ of ``Accept-Language``, else English. Times are shown in UTC, as the API gives t
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timezone
 
 from werkzeug.datastructures import LanguageAccept
@@ -174,7 +175,7 @@ class Locale:
         """A ratio as a whole percentage, for people (the API keeps the exact ratio)."""
         if ratio is None:
             return "–"
-        whole = int(round(ratio * 100))
+        whole = math.floor(ratio * 100 + 0.5)  # half up, as people round (Python's round() goes to even)
         return f"{whole}\u00a0%" if self.fi else f"{whole}%"
 
     def date(self, value: str | date | None) -> str:

@@ -10,6 +10,7 @@ browser here.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -91,7 +92,8 @@ def field(row, name: str) -> str:
 
 
 def percent(ratio) -> str:
-    return "–" if ratio is None else f"{int(round(ratio * 100))}%"
+    """A ratio as people write it: a whole percentage, halves rounded up."""
+    return "–" if ratio is None else f"{math.floor(ratio * 100 + 0.5)}%"
 
 
 # ---- signing in --------------------------------------------------------------------------------
@@ -263,7 +265,7 @@ def test_the_language_switch_shows_finnish_with_finnish_numbers_and_back(page, s
     assert page.locator('nav.tabs a[aria-current="page"]').inner_text() == "Eteneminen"
     member = site.api("/cohorts/east/progress").json()["members"][0]
     row = page.locator('#progress tbody tr[data-position="0"]')
-    assert field(row, "percent") == f"{int(round(member['progress'] * 100))}\u00a0%"
+    assert field(row, "percent") == percent(member["progress"]).replace("%", "\u00a0%")
     page.screenshot(path=str(site.shots / "progress-fi-1280.png"), full_page=True)
     page.select_option("#lang", "en")
     page.click("#language-form button")
