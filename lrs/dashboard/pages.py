@@ -3,9 +3,10 @@ a member, and the CSV downloads.
 
 The numbers are the analytics API's own: each page calls the function the API's route calls
 (:func:`lrs.resources.analytics.progress_view` and its siblings) and only rounds for people;
-each CSV link answers what ``?format=csv`` answers. What the views do not hold (which item each
-member has done or started, weekly lines, results per assessment) comes from
-:class:`projections.cohort_details.CohortDetails` under the same definitions.
+each CSV link answers what ``?format=csv`` answers. Which item each member has done or started,
+and the results per assessment, come from the same reading of the rows as the progress and success
+views; weekly lines and a member's scores and statements from
+:class:`projections.cohort_details.CohortDetails`, under the same definitions.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Response, jsonify, redirect, render_template, request, url_for
+from flask import Response, jsonify, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 
 from lrs.dashboard import blueprint, charts, live, member_name
@@ -57,10 +58,9 @@ def sign_in():
     target = auth.safe_next(request.form.get("next"), "/")
     if not auth.csrf_ok():
         return render_template("sign_in.html", next=target, problem="The form has expired; please try again."), 400
-    credential, problem = auth.sign_in(request.form.get("key", "").strip(), request.form.get("secret", "").strip())
-    if credential is None:
-        status = 403 if problem and "scope" in problem else 401
-        return render_template("sign_in.html", next=target, problem=problem), status
+    problem = auth.sign_in(request.form.get("key", "").strip(), request.form.get("secret", "").strip())
+    if problem is not None:
+        return render_template("sign_in.html", next=target, problem=problem.message), problem.status
     return redirect(target, 303)
 
 
@@ -79,8 +79,6 @@ def language():
     chosen = request.form.get("lang")
     if chosen not in ("en", "fi"):
         raise BadRequest("lang: must be en or fi")
-    from flask import session
-
     session["lang"] = chosen
     return redirect(auth.safe_next(request.form.get("next"), "/"), 303)
 

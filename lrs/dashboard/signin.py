@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
 from urllib.parse import urlsplit
@@ -62,14 +63,24 @@ def csrf_ok() -> bool:
     return bool(expected) and hmac.compare_digest(expected.encode(), given.encode())
 
 
-def sign_in(key: str, secret: str) -> tuple[Credential | None, str | None]:
-    """(credential, None) when the key and secret hold and the credential may use the dashboard;
-    (None, problem) otherwise. The same problem for an unknown key and a wrong secret."""
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    message: str
+
+
+UNKNOWN = Refusal(401, "Unknown key or wrong secret.")
+NO_SCOPE = Refusal(403, "This credential has neither the analytics nor the admin scope.")
+
+
+def sign_in(key: str, secret: str) -> Refusal | None:
+    """Start a session for the credential when the key and secret hold and it may use the
+    dashboard; else the refusal: the same one for an unknown key and for a wrong secret."""
     credential = services().credentials.verify(key, secret)
     if credential is None:
-        return None, "Unknown key or wrong secret."
+        return UNKNOWN
     if not credential.allows(*SCOPES):
-        return None, "This credential has neither the analytics nor the admin scope."
+        return NO_SCOPE
     language = session.get("lang")
     session.clear()  # a new session: nothing of the one before sign-in (its CSRF token) carries over
     session.permanent = True
@@ -78,7 +89,7 @@ def sign_in(key: str, secret: str) -> tuple[Credential | None, str | None]:
     session["csrf"] = secrets.token_urlsafe(32)
     if language:
         session["lang"] = language
-    return credential, None
+    return None
 
 
 def sign_out() -> None:
