@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from flask import render_template, request, url_for
+from flask import g, render_template, request, url_for
 
 from lrs import statement_queries
 from lrs.dashboard import blueprint
@@ -64,7 +64,7 @@ def statements_page():
     if page.next_after:
         token = statement_queries.more_token(query, page.next_after, services().signing_key)
         more = url_for("dashboard.statements_page", more=token, **given)
-    language = auth_language()
+    language = g.locale.language
     titles = {i.activity: i.title for p in CohortViews(services().engine).programmes() for i in p.items}
     rows = [
         {
@@ -78,12 +78,6 @@ def statements_page():
         for s in page.statements
     ]
     return render_template("statements.html", rows=rows, given=given, more=more, paged=bool(request.args.get("more")))
-
-
-def auth_language() -> str:
-    from flask import g
-
-    return g.locale.language
 
 
 def _actor(actor: dict) -> str:

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Response, jsonify, redirect, render_template, request, session, url_for
+from flask import Response, g, jsonify, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 
 from lrs.dashboard import blueprint, charts, live, member_name
@@ -150,7 +150,7 @@ def cohort_tab(key: str, tab: str):
     )
 
 
-def _status(item, states: dict[str, bool], overdue: list[str], as_of: date) -> str:
+def _status(item, states: dict[str, bool], overdue: list[str]) -> str:
     """A cell of the matrix: done, overdue (the view's list), in progress, or not due yet."""
     if states.get(item.activity) is True:
         return "done"
@@ -173,7 +173,7 @@ def _progress(cohort: Cohort, programme: Programme) -> dict[str, Any]:
     rows = []
     for position, member in enumerate(view["members"]):
         mine = states.get(position, {})
-        codes = [_status(item, mine, member["overdue"], as_of) for item in required]
+        codes = [_status(item, mine, member["overdue"]) for item in required]
         rows.append(
             {
                 "position": position,
@@ -265,18 +265,12 @@ def _given(*names: str) -> dict[str, str]:
 def _int(name: str, value: str | None, default: int, low: int, high: int) -> int:
     if value is None or value == "":
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise BadRequest(f"{name}: must be a whole number from {low} to {high}") from None
-    if not low <= number <= high:
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
         raise BadRequest(f"{name}: must be a whole number from {low} to {high}")
-    return number
+    return int(value)
 
 
 def _locale():
-    from flask import g
-
     return g.locale
 
 
@@ -314,7 +308,7 @@ def member_page(key: str, position: int):
     progress = progress_view["members"][position]
     success = analytics.success_view(key)["members"][position]
     states = states_by_member.get(position, {})
-    items = [{"item": i, "status": _status(i, states, progress["overdue"], today)} for i in programme.items]
+    items = [{"item": i, "status": _status(i, states, progress["overdue"])} for i in programme.items]
     titles = {i.activity: i.title for i in programme.items}
     self_items = [i.activity for i in programme.items if i.kind == "self-assessment"]
     scores = details.scores(key, position, self_items)
