@@ -101,8 +101,8 @@ def sign_out() -> None:
 
 def current() -> Credential | None:
     """The signed-in credential of this request, if it still exists and still has a dashboard scope."""
-    if "credential" in g:
-        return g.credential
+    if "dashboard_credential" in g:
+        return g.dashboard_credential
     credential = None
     key, at = session.get("key"), session.get("at")
     fresh = isinstance(at, int) and 0 <= time.time() - at <= SESSION_LIFETIME.total_seconds()
@@ -110,7 +110,7 @@ def current() -> Credential | None:
         found = services().credentials.get(key)
         if found is not None and found.allows(*SCOPES):
             credential = found
-    g.credential = credential
+    g.dashboard_credential = credential
     return credential
 
 
