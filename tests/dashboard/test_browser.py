@@ -365,3 +365,35 @@ def test_signing_out_ends_the_session(page, site):
     page.wait_for_selector("#sign-in")
     page.goto(site.base + "/cohorts/north/progress")
     assert page.url.startswith(site.base + "/sign-in")
+
+
+# ---- scale-out ---------------------------------------------------------------------------------
+
+@pytest.mark.postgres
+@pytest.mark.kafka
+def test_in_the_scale_out_mode_a_new_statement_changes_the_open_cohort_page(browser, fresh_lrs):
+    """Kafka log, PostgreSQL read models, a separate projection worker: the page follows the
+    position the worker records."""
+    lrs = fresh_lrs("scale-out")
+    site = Site(lrs, None)
+    ns = f"https://scale-out.example/{uuid.uuid4().hex[:8]}"
+    item = {"activity": f"{ns}/day-1", "title": "Coaching day 1", "kind": "coaching-day", "required": True, "due": None}
+    member = {"objectType": "Agent", "name": "Aino", "mbox": "mailto:aino@scale-out.example"}
+    cohort = {"name": "Scale-out", "programme": "p", "iri": f"{ns}/cohort", "starts": "2026-01-05", "ends": "2026-12-20",
+              "members": [member]}
+    assert site.http.put(site.base + "/api/v1/programmes/p", json={"name": "P", "items": [item]}).status_code == 201
+    assert site.http.put(site.base + "/api/v1/cohorts/c", json=cohort).status_code == 201
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, site)
+    page.goto(site.base + "/cohorts/c/progress")
+    page.wait_for_selector(".live-mark:not([hidden])")
+    page.evaluate("window.notReloaded = true")
+    cell = '#progress tbody tr[data-position="0"] [data-field="completed"]'
+    assert page.locator(cell).inner_text() == "0"
+    done = {"id": str(uuid.uuid4()), "actor": member, "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+            "object": {"id": item["activity"]}, "timestamp": datetime.now(timezone.utc).isoformat()}
+    assert site.http.post(site.base + "/xapi/statements", json=done, headers=V2).status_code == 200
+    page.wait_for_function("s => document.querySelector(s).textContent.trim() === '1'", arg=cell, timeout=WAIT_MS)
+    assert page.evaluate("window.notReloaded") is True
+    context.close()
