@@ -76,8 +76,4 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         response.headers["X-Content-Type-Options"] = "nosniff"  # a type is what it says, never sniffed
         return response
 
-    @app.get("/")
-    def _root():
-        return {"name": "Polku", "xapi": request.host_url + "xapi/"}
-
     return app

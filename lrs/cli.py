@@ -82,6 +82,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         mode = "scale-out (Kafka log)" if settings.uses_kafka else "embedded (SQL log)"
         click.echo(f"Polku {mode}; database {_redact(settings.database_url)}")
         click.echo(f"xAPI endpoint: {endpoint}")
+        click.echo(f"Dashboard:     http://{settings.host}:{settings.port}/ (sign in with a credential's key and secret; scope analytics, admin or all)")
         if not services.credentials.list():
             credential, secret = services.credentials.create("default", {"all"})
             click.echo("Created a credential with scope 'all' (the secret is shown only now):")
@@ -511,6 +512,8 @@ def demo(url: str | None, key: str | None, secret: str | None, force: bool, now_
         return
     click.echo(f"sent {sent['statements']} statements; cohorts: {', '.join(demo_data.REGIONS)}")
     click.echo("see e.g. GET /api/v1/cohorts/north/progress, /engagement, /success (scope analytics)")
+    where = f"{url.rstrip('/')}/cohorts" if url else "the Dashboard address `polku serve` (make run) prints"
+    click.echo(f"or open {where} in a browser and sign in with a key and secret of scope analytics, admin or all")
 
 
 def _demo_in_process(run) -> bool:

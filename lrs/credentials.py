@@ -125,6 +125,12 @@ class CredentialStore:
             return None
         return Credential(row.key, row.name, frozenset(row.scopes.split()))
 
+    def get(self, key: str) -> Credential | None:
+        """The credential with ``key`` as it is now (None once deleted); no secret checked."""
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(credentials).where(credentials.c.key == key)).first()
+        return Credential(row.key, row.name, frozenset(row.scopes.split())) if row is not None else None
+
     def list(self) -> list[Credential]:
         with self._engine.connect() as conn:
             rows = conn.execute(sa.select(credentials).order_by(credentials.c.created)).all()

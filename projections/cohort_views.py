@@ -127,12 +127,16 @@ class CohortViews:
         return cohort, programme[0] if programme else Programme(cohort.programme, "", ())
 
     # ---- progress ----------------------------------------------------------------------
-    def progress(self, key: str, as_of: date) -> dict[str, Any] | None:
-        """Who has completed which items by the end of ``as_of`` (UTC), and what is overdue."""
-        with self._snapshot() as conn:
-            return self._progress(conn, key, as_of)
+    def progress(self, key: str, as_of: date, states: bool = False) -> dict[str, Any] | None:
+        """Who has completed which items by the end of ``as_of`` (UTC), and what is overdue.
 
-    def _progress(self, conn: sa.Connection, key: str, as_of: date) -> dict[str, Any] | None:
+        ``states``: also ``states``, member position -> {object: completed?} for every object a
+        member has a counted statement on by then (False: started, not completed), read in the
+        same query as the completions (the dashboard's matrix shows it, the API does not)."""
+        with self._snapshot() as conn:
+            return self._progress(conn, key, as_of, states)
+
+    def _progress(self, conn: sa.Connection, key: str, as_of: date, states: bool = False) -> dict[str, Any] | None:
         found = self._definitions(conn, key)
         if found is None:
             return None
@@ -144,8 +148,17 @@ class CohortViews:
         done_query = sa.select(r.position, r.object_id).distinct().where(*mine, r.completes.is_(True))
         last_query = sa.select(r.position, sa.func.max(r.at)).where(*mine).group_by(r.position)
         done: dict[int, set[str]] = defaultdict(set)
-        for position, activity in conn.execute(done_query):
-            done[position].add(activity)
+        touched: dict[int, dict[str, bool]] = defaultdict(dict)
+        if states:
+            completes = sa.func.max(sa.case((r.completes.is_(True), 1), else_=0))
+            grouped = sa.select(r.position, r.object_id, completes).where(*mine, r.object_id.is_not(None)).group_by(r.position, r.object_id)
+            for position, activity, completed in conn.execute(grouped):
+                touched[position][activity] = bool(completed)
+                if completed:
+                    done[position].add(activity)
+        else:
+            for position, activity in conn.execute(done_query):
+                done[position].add(activity)
         last = dict(conn.execute(last_query).all())
         required = [i for i in programme.items if i.required]
         rows = []
@@ -169,7 +182,10 @@ class CohortViews:
             {"activity": i.activity, "completed_by": sum(1 for p in range(len(cohort.members)) if i.activity in done.get(p, ()))}
             for i in programme.items
         ]
-        return {"cohort": cohort.key, "as_of": as_of.isoformat(), "required_items": len(required), "members": rows, "items": items}
+        view = {"cohort": cohort.key, "as_of": as_of.isoformat(), "required_items": len(required), "members": rows, "items": items}
+        if states:
+            view["states"] = dict(touched)
+        return view
 
     # ---- engagement --------------------------------------------------------------------
     def engagement(self, key: str, start: date | None = None, end: date | None = None) -> dict[str, Any] | None:
@@ -259,12 +275,16 @@ class CohortViews:
         return {"cohort": cohort.key, "from": start.isoformat(), "to": end.isoformat(), "weeks": weeks, "members": rows}
 
     # ---- success -----------------------------------------------------------------------
-    def success(self, key: str) -> dict[str, Any] | None:
-        """Assessment results, self-assessment trajectory and the pre/post change per member."""
-        with self._snapshot() as conn:
-            return self._success(conn, key)
+    def success(self, key: str, by_assessment: bool = False) -> dict[str, Any] | None:
+        """Assessment results, self-assessment trajectory and the pre/post change per member.
 
-    def _success(self, conn: sa.Connection, key: str) -> dict[str, Any] | None:
+        ``by_assessment``: also ``assessments``, per assessment item the members who attempted
+        and passed it and their latest scaled scores (the same latest rows; the dashboard shows
+        them, the API does not)."""
+        with self._snapshot() as conn:
+            return self._success(conn, key, by_assessment)
+
+    def _success(self, conn: sa.Connection, key: str, by_assessment: bool = False) -> dict[str, Any] | None:
         found = self._definitions(conn, key)
         if found is None:
             return None
@@ -316,7 +336,17 @@ class CohortViews:
             ),
             "mean_pre_post_delta": _mean(r["pre_post_delta"] for r in rows if r["pre_post_delta"] is not None),
         }
-        return {"cohort": cohort.key, "members": rows, "summary": summary}
+        view = {"cohort": cohort.key, "members": rows, "summary": summary}
+        if by_assessment:
+            view["assessments"] = {
+                a: {
+                    "attempted": sum(1 for p in latest_success.values() if a in p),
+                    "passed": sum(1 for p in latest_success.values() if p.get(a)),
+                    "scores": [p[a] for p in latest_scaled.values() if a in p],
+                }
+                for a in assessments
+            }
+        return view
 
 
 def _latest(value: sa.ColumnElement, where: Iterable[sa.ColumnElement], activities: list[str]) -> sa.Select:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything Polku's tests and benchmarks need, installed and started by the project itself:
-# PostgreSQL (deploy/services/postgres.sh) and Apache Kafka's jars (deploy/kafka/broker.py, which
+# PostgreSQL (deploy/services/postgres.sh), Apache Kafka's jars (deploy/kafka/broker.py, which
 # the tests use to start brokers of their own). Idempotent; quiet on success, loud on failure.
 #   PYTHON=.venv/bin/python deploy/services/up.sh
 set -euo pipefail
@@ -18,4 +18,5 @@ need() {  # need COMMAND DEBIAN-PACKAGE
 deploy/services/postgres.sh start
 need java openjdk-17-jre-headless
 need mvn maven
+need chromium chromium  # the dashboard's browser tests (tests/dashboard) drive Debian's Chromium
 "$PYTHON" deploy/kafka/broker.py classpath >/dev/null

@@ -8,6 +8,7 @@ def blueprints():
     from lrs.resources import about, statements
     from lrs.resources import activities_and_agents, documents
     from lrs.resources import analytics, openapi, programmes
+    from lrs import dashboard
 
     return [
         (about.blueprint, "/xapi"),
@@ -17,4 +18,5 @@ def blueprints():
         (programmes.blueprint, "/api/v1"),
         (analytics.blueprint, "/api/v1"),
         (openapi.blueprint, "/api/v1"),
+        (dashboard.blueprint, None),  # the dashboard, at / (lrs/dashboard)
     ]

@@ -104,44 +104,86 @@ def _field(name: str) -> Callable[[dict[str, Any]], Any]:
     return lambda row: row[name]
 
 
+# ---- the views and their CSV: the API's routes and the dashboard (lrs/dashboard) both use these ----
+
+def progress_view(key: str, as_of: date) -> dict[str, Any]:
+    """The progress view as the API answers it (404 for an unknown cohort)."""
+    return ProgressView().dump(_found(CohortViews(services().engine).progress(key, as_of), key))
+
+
+def progress_view_with_states(key: str, as_of: date) -> tuple[dict[str, Any], dict[int, dict[str, bool]]]:
+    """The progress view as the API answers it, and beside it which objects each member has
+    completed or only started, from the same reading of the rows (for the dashboard's matrix)."""
+    raw = _found(CohortViews(services().engine).progress(key, as_of, states=True), key)
+    return ProgressView().dump(raw), raw["states"]
+
+
+def progress_csv(view: dict[str, Any]) -> Response:
+    names = ("completed_required", "progress", "overdue", "last_active")
+    return _csv(view, "progress", {n: _field(n) for n in names})
+
+
+def engagement_view(key: str, start: date | None, end: date | None) -> dict[str, Any]:
+    if start and end and end < start:
+        raise BadRequest("to: must not be before from")
+    if start and end and (end - start).days > MAX_WEEKS * 7:
+        raise BadRequest(f"to: the span from..to is at most {MAX_WEEKS} weeks")
+    return EngagementView().dump(_found(CohortViews(services().engine).engagement(key, start, end), key))
+
+
+def engagement_csv(view: dict[str, Any]) -> Response:
+    names = ("statements", "active_days", "contributions", "last_active")
+    return _csv(view, "engagement", {n: _field(n) for n in names})
+
+
+def success_view(key: str) -> dict[str, Any]:
+    return SuccessView().dump(_found(CohortViews(services().engine).success(key), key))
+
+
+def success_view_by_assessment(key: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The success view as the API answers it, and beside it the results per assessment, from the
+    same reading of the rows (for the dashboard)."""
+    raw = _found(CohortViews(services().engine).success(key, by_assessment=True), key)
+    return SuccessView().dump(raw), raw["assessments"]
+
+
+def success_csv(view: dict[str, Any]) -> Response:
+    columns = {n: _field(n) for n in ("assessments_attempted", "assessments_passed", "mean_scaled_score")}
+    columns["self_assessment_first"] = lambda row: row["self_assessment"]["first"]
+    columns["self_assessment_latest"] = lambda row: row["self_assessment"]["latest"]
+    columns["self_assessment_count"] = lambda row: row["self_assessment"]["count"]
+    columns["pre_post_delta"] = _field("pre_post_delta")
+    return _csv(view, "success", columns)
+
+
+def parse_date(name: str, value: str | None) -> date | None:
+    """A ``YYYY-MM-DD`` parameter (400 naming it otherwise)."""
+    return _date(name, value)
+
+
+def today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
 @blueprint.get("/cohorts/<key>/progress")
 @require("analytics")
 def progress(key: str):
     params = _params({"as_of"})
-    as_of = _date("as_of", params.get("as_of")) or datetime.now(timezone.utc).date()
-    view = ProgressView().dump(_found(CohortViews(services().engine).progress(key, as_of), key))
-    if params.get("format") == "csv":
-        names = ("completed_required", "progress", "overdue", "last_active")
-        return _csv(view, "progress", {n: _field(n) for n in names})
-    return jsonify(view)
+    view = progress_view(key, _date("as_of", params.get("as_of")) or today())
+    return progress_csv(view) if params.get("format") == "csv" else jsonify(view)
 
 
 @blueprint.get("/cohorts/<key>/engagement")
 @require("analytics")
 def engagement(key: str):
     params = _params({"from", "to"})
-    start, end = _date("from", params.get("from")), _date("to", params.get("to"))
-    if start and end and end < start:
-        raise BadRequest("to: must not be before from")
-    if start and end and (end - start).days > MAX_WEEKS * 7:
-        raise BadRequest(f"to: the span from..to is at most {MAX_WEEKS} weeks")
-    view = EngagementView().dump(_found(CohortViews(services().engine).engagement(key, start, end), key))
-    if params.get("format") == "csv":
-        names = ("statements", "active_days", "contributions", "last_active")
-        return _csv(view, "engagement", {n: _field(n) for n in names})
-    return jsonify(view)
+    view = engagement_view(key, _date("from", params.get("from")), _date("to", params.get("to")))
+    return engagement_csv(view) if params.get("format") == "csv" else jsonify(view)
 
 
 @blueprint.get("/cohorts/<key>/success")
 @require("analytics")
 def success(key: str):
     params = _params(set())
-    view = SuccessView().dump(_found(CohortViews(services().engine).success(key), key))
-    if params.get("format") == "csv":
-        columns = {n: _field(n) for n in ("assessments_attempted", "assessments_passed", "mean_scaled_score")}
-        columns["self_assessment_first"] = lambda row: row["self_assessment"]["first"]
-        columns["self_assessment_latest"] = lambda row: row["self_assessment"]["latest"]
-        columns["self_assessment_count"] = lambda row: row["self_assessment"]["count"]
-        columns["pre_post_delta"] = _field("pre_post_delta")
-        return _csv(view, "success", columns)
-    return jsonify(view)
+    view = success_view(key)
+    return success_csv(view) if params.get("format") == "csv" else jsonify(view)

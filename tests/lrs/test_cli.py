@@ -46,6 +46,10 @@ def test_serve_prints_the_endpoint_and_a_first_credential_that_works(tmp_path):
         s = statement()
         assert requests.post(endpoint + "statements", json=s, auth=auth, headers=V2).status_code == 200
         assert requests.get(endpoint + "statements", params={"statementId": s["id"]}, auth=auth, headers=V2).json()["id"] == s["id"]
+        dashboard = printed["Dashboard"].split()[0]  # the printed address leads a browser to sign in
+        assert dashboard == f"http://127.0.0.1:{port}/"
+        page = requests.get(dashboard, headers={"Accept": "text/html"})
+        assert page.url.endswith("/sign-in") and 'name="secret"' in page.text
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -71,8 +71,17 @@ MATRIX = [
     ("GET", "/api/v1/cohorts/<key>/engagement", {}, {"analytics"}),
     ("GET", "/api/v1/cohorts/<key>/success", {}, {"analytics"}),
 ]
-#: Routes no credential reaches by design: files Flask serves.
-NOT_API = {"/static/<path:filename>"}
+#: Routes no credential reaches by design: files Flask serves; and the dashboard's pages
+#: (lrs/dashboard), which take a signed-in session cookie, never an Authorization header: their
+#: scope rules (analytics or admin to sign in, a read scope for /statements) are tested in
+#: tests/dashboard.
+NOT_API = {
+    "/static/<path:filename>", "/dashboard/static/<path:filename>", "/docs/cohort-metrics.md",
+    "/sign-in", "/sign-out", "/language", "/cohorts", "/cohorts/<key>", "/cohorts/<key>/live",
+    "/cohorts/<key>/<any(progress, engagement, success):tab>",
+    "/cohorts/<key>/<any(progress, engagement, success):tab>.csv",
+    "/cohorts/<key>/members/<int:position>", "/statements",
+}
 
 
 @pytest.fixture(scope="module")
