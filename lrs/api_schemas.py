@@ -295,3 +295,37 @@ __all__ = [
     "ItemSchema", "ProgrammeSchema", "ProgrammeOut", "AgentSchema", "CohortSchema", "CohortOut",
     "ProgressView", "EngagementView", "SuccessView", "ErrorBody", "load", "problems", "valid_key",
 ]
+
+
+# ---- credentials ---------------------------------------------------------------------------
+
+class CredentialIn(Schema):
+    """A credential to create (``POST /credentials``)."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200, error="must be 1 to 200 characters"),
+                         metadata={"description": "Who or what it is for; unique among credentials not revoked"})
+    scopes = fields.List(fields.String(), required=True, validate=validate.Length(min=1, error="must name at least one scope"),
+                         metadata={"description": "xAPI scopes and Polku's admin and analytics; all grants everything"})
+    expires = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "When it stops working: a duration from now (90d, 12h, 30m, 2w), a date (YYYY-MM-DD, UTC) or a timestamp; null: never"})
+
+
+class CredentialOut(Schema):
+    """A credential as listed: never its secret."""
+
+    key = fields.String(required=True, metadata={"description": "The HTTP Basic user name"})
+    name = fields.String(required=True)
+    scopes = fields.List(fields.String(), required=True)
+    created = _timestamp(required=True)
+    expires = _timestamp(required=True)
+    last_used = _timestamp(required=True)  # recorded at most once a minute per credential
+    revoked = _timestamp(required=True)
+
+
+class CredentialWithSecret(CredentialOut):
+    """A credential just created or rotated: the secret is shown this once and never again."""
+
+    secret = fields.String(required=True, metadata={"description": "The HTTP Basic password; not stored, not shown again"})

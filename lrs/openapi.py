@@ -28,6 +28,9 @@ SCHEMAS = {
     "Engagement": s.EngagementView,
     "Success": s.SuccessView,
     "Error": s.ErrorBody,
+    "NewCredential": s.CredentialIn,
+    "Credential": s.CredentialOut,
+    "CredentialWithSecret": s.CredentialWithSecret,
 }
 
 
@@ -99,7 +102,7 @@ def document() -> dict[str, Any]:
         version="1",
         openapi_version="3.0.3",
         info={
-            "description": "Programmes, cohorts, and the cohort progress, engagement and success views. "
+            "description": "Programmes, cohorts, credentials, and the cohort progress, engagement and success views. "
             "Metric definitions: docs/cohort-metrics.md. The xAPI endpoint itself is at /xapi/."
         },
         servers=[{"url": "/api/v1"}],
@@ -177,8 +180,47 @@ def document() -> dict[str, Any]:
         ),
     )
     spec.path("/cohorts/{key}/success", operations=_view("Assessment, self-assessment and pre/post results", "Success", []))
+    _credential_paths(spec, admin)
     spec.path(
         "/openapi.json",
         operations={"get": {"tags": ["meta"], "summary": "This document", "responses": {"200": {"description": "OpenAPI 3 document"}}}},
     )
     return spec.to_dict()
+
+
+def _credential_paths(spec: APISpec, admin: dict[str, Any]) -> None:
+    """``/credentials``: the credential life cycle (scope admin)."""
+    errors = {"401": _error("No or wrong credentials"), "403": _error("The credential lacks the admin scope")}
+    unknown = {"404": _error("No credential with this key")}
+    key = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
+    spec.path(
+        "/credentials",
+        operations={
+            "get": admin | {"summary": "Every credential, never a secret",
+                            "responses": {"200": _json({"type": "array", "items": "Credential"}, "Credentials"), **errors}},
+            "post": admin | {
+                "summary": "Create a credential; its secret is in this response only",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": "NewCredential"}}},
+                "responses": {"201": _json("CredentialWithSecret", "Created"), "400": _error("Invalid body; names the field"),
+                              **errors, "409": _error("A credential in use has this name")},
+            },
+        },
+    )
+    spec.path(
+        "/credentials/{key}",
+        operations={
+            "get": admin | {"summary": "A credential, never its secret", "parameters": [key],
+                            "responses": {"200": _json("Credential", "The credential"), **errors, **unknown}},
+            "delete": admin | {"summary": "Revoke a credential for good (from the next request on, every server refuses it)",
+                               "parameters": [key],
+                               "responses": {"200": _json("Credential", "Revoked (revoking again changes nothing)"), **errors, **unknown}},
+        },
+    )
+    spec.path(
+        "/credentials/{key}/rotate",
+        operations={"post": admin | {
+            "summary": "A new secret, in this response only; the old secret stops working at once", "parameters": [key],
+            "responses": {"200": _json("CredentialWithSecret", "Rotated"), **errors, **unknown,
+                          "409": _error("The credential is revoked")},
+        }},
+    )

@@ -9,6 +9,7 @@ def blueprints():
     from lrs.resources import activities_and_agents, documents
     from lrs.resources import analytics, openapi, programmes
     from lrs import dashboard
+    from lrs.resources import credentials
 
     return [
         (about.blueprint, "/xapi"),
@@ -19,4 +20,5 @@ def blueprints():
         (analytics.blueprint, "/api/v1"),
         (openapi.blueprint, "/api/v1"),
         (dashboard.blueprint, None),  # the dashboard, at / (lrs/dashboard)
+        (credentials.blueprint, "/api/v1"),
     ]

@@ -76,7 +76,7 @@ def test_the_initial_revision_downgrades_to_an_empty_database(engine):
 
 # ---- upgrade, current, check --------------------------------------------------------------------
 
-REVISIONS = ["0001", "0002", "0003"]
+REVISIONS = ["0001", "0002", "0003", "0004"]
 
 
 def test_upgrade_applies_the_pending_revisions_once_and_then_nothing(blank_engine):
@@ -215,7 +215,7 @@ def test_a_database_at_the_first_revision_upgrades_keeping_its_claims(blank_engi
     with blank_engine.begin() as conn:
         command.upgrade(schema.alembic_config(conn), "0001")
         conn.execute(sa.text("INSERT INTO polku_claims (namespace, key, fingerprint) VALUES ('statement-id', 'a', 'f')"))
-    assert [step.revision for step in schema.upgrade(blank_engine)] == ["0002", "0003"]
+    assert [step.revision for step in schema.upgrade(blank_engine)] == REVISIONS[1:]
     with blank_engine.connect() as conn:
         assert conn.execute(sa.text("SELECT key, fingerprint, in_flight_since FROM polku_claims")).all() == [("a", "f", None)]
     assert differences(blank_engine) == []
@@ -232,3 +232,18 @@ def test_statements_stored_before_0003_get_their_authority(blank_engine):
     schema.upgrade(blank_engine)
     with blank_engine.connect() as conn:
         assert conn.execute(sa.text("SELECT authority FROM xapi_statements")).scalar() == "account:https://h.example|k1"
+
+
+def test_credentials_sharing_a_name_before_0004_keep_working_under_unique_names(blank_engine):
+    with blank_engine.begin() as conn:
+        command.upgrade(schema.alembic_config(conn), "0003")
+        for key, created in (("k2", "2026-01-02"), ("k1", "2026-01-01")):
+            conn.execute(sa.text(
+                "INSERT INTO polku_credentials (key, name, salt, secret_sha256, scopes, created) "
+                "VALUES (:key, 'lms', 's', 'h', 'all', :created)"
+            ), {"key": key, "created": created})
+    schema.upgrade(blank_engine)
+    with blank_engine.connect() as conn:
+        names = dict(conn.execute(sa.text("SELECT key, name FROM polku_credentials")).all())
+    assert names == {"k1": "lms", "k2": "lms (k2)"}, "the oldest keeps the name"
+    assert differences(blank_engine) == []
