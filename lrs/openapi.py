@@ -130,6 +130,12 @@ def document() -> dict[str, Any]:
                 "parameters": [KEY],
                 "responses": {"200": _json("ProgrammeDefinition", "The programme"), **READ_ERRORS, "404": _error("No such programme")},
             },
+            "delete": admin | {
+                "summary": "Delete a programme (an event on the log: a rebuild honours it)",
+                "parameters": [KEY],
+                "responses": {"204": {"description": "Deleted"}, **ADMIN_ERRORS, "404": _error("No such programme"),
+                              "409": _error("A cohort follows this programme; the message names the cohorts")},
+            },
         },
     )
     spec.path(
@@ -155,6 +161,11 @@ def document() -> dict[str, Any]:
                 "summary": "A cohort",
                 "parameters": [KEY],
                 "responses": {"200": _json("CohortDefinition", "The cohort"), **READ_ERRORS, "404": _error("No such cohort")},
+            },
+            "delete": admin | {
+                "summary": "Delete a cohort and its views (an event on the log: a rebuild honours it; the statements stay)",
+                "parameters": [KEY],
+                "responses": {"204": {"description": "Deleted"}, **ADMIN_ERRORS, "404": _error("No such cohort")},
             },
         },
     )

@@ -6,8 +6,10 @@ so a GET or a view right after the PUT sees it. The log is the source of truth f
 as for statements: ``polku projections rebuild cohorts`` replays them too. Events are keyed by
 ``programme:KEY`` / ``cohort:KEY``, so the redefinitions of one key stay in order on every log.
 
-The one rule that reads a projection: a cohort must name a programme that is defined (404
-otherwise).
+Deleting is an event too (``programme.deleted`` / ``cohort.deleted``, under the same keys), so a
+rebuild honours it. The rules that read a projection: a cohort must name a programme that is
+defined (404 otherwise); a programme followed by a cohort cannot be deleted (409, naming them);
+deleting what is not defined is 404.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from typing import Any
 from events import Event
 from lrs.api_schemas import KEY_RULE, CohortSchema, ProgrammeSchema, load, valid_key
 from lrs.commands import append_and_wait
-from lrs.errors import BadRequest, NotFound
+from lrs.errors import BadRequest, Conflict, NotFound
 from lrs.services import Services
 from projections.cohort_views import CohortViews
-from projections.cohorts import COHORT_DEFINED, PROGRAMME_DEFINED
+from projections.cohorts import COHORT_DEFINED, COHORT_DELETED, PROGRAMME_DEFINED, PROGRAMME_DELETED
 
 PROJECTION = "cohorts"
 
@@ -88,6 +90,27 @@ def define_cohort(services: Services, key: str, body: Any) -> tuple[dict[str, An
     event = cohort_event(key, data)
     append_and_wait(services, [event], PROJECTION)
     return event.data, new
+
+
+def delete_programme(services: Services, key: str) -> None:
+    """Delete programme ``key``: 404 when it is not defined, 409 while a cohort follows it."""
+    check_key(key)
+    views = CohortViews(services.engine)
+    if views.programme(key) is None:
+        raise NotFound(f"no programme {key!r}")
+    following = [c.key for c in views.cohorts() if c.programme == key]
+    if following:
+        shown = ", ".join(following[:10]) + (f" and {len(following) - 10} more" if len(following) > 10 else "")
+        raise Conflict(f"programme {key!r} is followed by cohort(s) {shown}; delete them or move them to another programme first")
+    append_and_wait(services, [Event(type=PROGRAMME_DELETED, key=f"programme:{key}", data={"key": key})], PROJECTION)
+
+
+def delete_cohort(services: Services, key: str) -> None:
+    """Delete cohort ``key`` (its views with it; the statements stay): 404 when it is not defined."""
+    check_key(key)
+    if CohortViews(services.engine).cohort(key) is None:
+        raise NotFound(f"no cohort {key!r}")
+    append_and_wait(services, [Event(type=COHORT_DELETED, key=f"cohort:{key}", data={"key": key})], PROJECTION)
 
 
 # ---- import from a file --------------------------------------------------------------------

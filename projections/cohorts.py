@@ -7,6 +7,13 @@ It applies three event types from the one log:
     written by the admin API (and ``polku cohorts import``); the latest definition of a key
     replaces the earlier one. Definitions live on the log like everything else, so
     ``polku projections rebuild cohorts`` rebuilds them too.
+``programme.deleted`` / ``cohort.deleted``
+    the key is no longer defined: its definition goes, and a deleted cohort's rows with it (its
+    statements' facts stay: they are the statements'). A deleted programme's cohorts -- the API
+    refuses the delete while there are any, but a cohort defined at the same moment may slip
+    through -- are recounted without its items, as if it had never been defined; defining it
+    again counts them again. So the state stays a function of the latest definitions, whatever
+    order two partitions deliver them in, and a rebuild honours a delete as the live view did.
 ``statement.stored``
     every statement becomes at most one row of ``cohort_facts`` (see
     :func:`projections.cohort_model.fact_of`), whether or not a cohort wants it today, and a
@@ -57,6 +64,8 @@ log = logging.getLogger(__name__)
 
 PROGRAMME_DEFINED = "programme.defined"
 COHORT_DEFINED = "cohort.defined"
+PROGRAMME_DELETED = "programme.deleted"
+COHORT_DELETED = "cohort.deleted"
 
 metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
 
@@ -305,7 +314,7 @@ class CohortProjection(Projection):
     """Definitions, statement facts and cohort rows for the cohort views (see the module docstring)."""
 
     name = "cohorts"
-    event_types = frozenset({STATEMENT_STORED, PROGRAMME_DEFINED, COHORT_DEFINED})
+    event_types = frozenset({STATEMENT_STORED, PROGRAMME_DEFINED, COHORT_DEFINED, PROGRAMME_DELETED, COHORT_DELETED})
     metadata = metadata
 
     def reset(self, conn: sa.Connection) -> None:
@@ -322,6 +331,10 @@ class CohortProjection(Projection):
             self._programme(conn, event.data, event.recorded)
         elif event.type == COHORT_DEFINED:
             self._cohort(conn, event.data, event.recorded)
+        elif event.type == PROGRAMME_DELETED:
+            self._delete_programme(conn, event.data["key"])
+        elif event.type == COHORT_DELETED:
+            self._delete_cohort(conn, event.data["key"])
 
     @staticmethod
     def _statement(conn: sa.Connection, statement: dict[str, Any]) -> None:
@@ -395,6 +408,22 @@ class CohortProjection(Projection):
         if owner:
             conn.execute(member_keys.insert(), [{"cohort_key": key, "ifi": k, "position": p} for k, p in owner.items()])
         recount(conn, key)
+
+
+    @staticmethod
+    def _delete_programme(conn: sa.Connection, key: str) -> None:
+        conn.execute(_TAKE_GUARD)
+        conn.execute(programme_items.delete().where(programme_items.c.programme_key == key))
+        conn.execute(programmes.delete().where(programmes.c.key == key))
+        for (cohort_key,) in conn.execute(sa.select(cohorts.c.key).where(cohorts.c.programme_key == key)).all():
+            recount(conn, cohort_key)
+
+    @staticmethod
+    def _delete_cohort(conn: sa.Connection, key: str) -> None:
+        conn.execute(_TAKE_GUARD)
+        for table in (rows, member_keys, members):
+            conn.execute(table.delete().where(table.c.cohort_key == key))
+        conn.execute(cohorts.delete().where(cohorts.c.key == key))
 
 
 def _void(conn: sa.Connection, target_id: str, voiding_id: str) -> None:

@@ -1,7 +1,8 @@
 """The admin API for programmes and cohorts (``/api/v1``).
 
 ``PUT /programmes/{key}`` and ``PUT /cohorts/{key}`` (scope ``admin``) define or redefine (201
-when new, 200 when replaced, the definition in the body); ``GET`` of one, and ``GET`` of the
+when new, 200 when replaced, the definition in the body); ``DELETE`` of one (scope ``admin``,
+204; 404 when not defined, 409 for a programme a cohort follows); ``GET`` of one, and ``GET`` of the
 collection (a JSON array, ordered by key), with scope ``admin`` or ``analytics``: an analyst
 needs the cohorts' keys and members to read the views. Not xAPI: no ``X-Experience-API-Version`` header is needed. Writes go
 through :mod:`lrs.programmes` (onto the log); reads come from the cohort projection.
@@ -100,6 +101,13 @@ def get_programme(key: str):
     return jsonify(programme_body(programme))
 
 
+@blueprint.delete("/programmes/<key>")
+@require("admin")
+def delete_programme(key: str):
+    commands.delete_programme(services(), key)
+    return "", 204
+
+
 @blueprint.get("/programmes")
 @require("admin", "analytics")
 def list_programmes():
@@ -124,6 +132,13 @@ def get_cohort(key: str):
     if cohort is None:
         raise NotFound(f"no cohort {key!r}")
     return jsonify(cohort_body(cohort))
+
+
+@blueprint.delete("/cohorts/<key>")
+@require("admin")
+def delete_cohort(key: str):
+    commands.delete_cohort(services(), key)
+    return "", 204
 
 
 @blueprint.get("/cohorts")

@@ -184,6 +184,44 @@ def test_unknown_programme_cohort_and_views_are_404(api):
         assert api.get(f"/cohorts/no-such-cohort/{view}").status_code == 404
 
 
+# ---- deleting definitions (issue 10) ----------------------------------------------------------
+
+def test_a_deleted_cohort_and_its_views_are_404_also_after_a_rebuild(lrs_server, api, defined):
+    ns, programme, cohort, members = defined
+    api.post_statements([said(members[0], "attended", f"{ns}/day-1", "2026-02-03T09:00:00Z")])
+    analyst = Api(lrs_server, lrs_server.create_credential("analytics", unique("analyst")))
+    assert analyst.session.delete(f"{api.base}/api/v1/cohorts/{cohort}").status_code == 403
+    assert api.session.delete(f"{api.base}/api/v1/cohorts/{cohort}").status_code == 204
+    assert api.get(f"/cohorts/{cohort}").status_code == 404
+    assert cohort not in [c["key"] for c in api.get("/cohorts").json()]
+    assert api.get(f"/cohorts/{cohort}/progress").status_code == 404
+    rebuilt = lrs_server.cli("projections", "rebuild", "cohorts", check=False)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    for path in (f"/cohorts/{cohort}", f"/cohorts/{cohort}/progress", f"/cohorts/{cohort}/engagement"):
+        assert api.get(path).status_code == 404, "the delete is on the log: the rebuild honours it"
+    again = api.put(f"/cohorts/{cohort}", cohort_body(programme, ns, members))
+    assert again.status_code == 201, "a deleted key can be defined anew"
+    assert api.view(cohort, "engagement", utc_iso()).json()["members"][0]["statements"] == 1, "its statements were kept"
+
+
+def test_a_programme_a_cohort_follows_is_409_naming_the_cohort_and_deletable_after(api, defined):
+    _ns, programme, cohort, _members = defined
+    refused = api.session.delete(f"{api.base}/api/v1/programmes/{programme}")
+    assert refused.status_code == 409
+    assert cohort in refused.json()["error"]["message"]
+    assert api.get(f"/programmes/{programme}").status_code == 200
+    assert api.session.delete(f"{api.base}/api/v1/cohorts/{cohort}").status_code == 204
+    assert api.session.delete(f"{api.base}/api/v1/programmes/{programme}").status_code == 204
+    assert api.get(f"/programmes/{programme}").status_code == 404
+    assert programme not in [p["key"] for p in api.get("/programmes").json()]
+
+
+def test_deleting_a_programme_or_cohort_that_is_not_defined_is_404(api):
+    assert api.session.delete(f"{api.base}/api/v1/programmes/{unique('prog')}").status_code == 404
+    assert api.session.delete(f"{api.base}/api/v1/cohorts/{unique('cohort')}").status_code == 404
+    assert api.session.delete(f"{api.base}/api/v1/cohorts/not%20a%20key").status_code == 400
+
+
 # ---- scopes --------------------------------------------------------------------------------
 
 def test_admin_api_needs_the_admin_scope_and_views_the_analytics_scope(lrs_server, defined):
@@ -306,8 +344,10 @@ def test_the_openapi_document_is_served_and_describes_the_api(lrs_server):
     doc = response.json()
     assert doc["openapi"].startswith("3.")
     for path in ("/programmes/{key}", "/cohorts", "/cohorts/{key}", "/cohorts/{key}/progress",
-                 "/cohorts/{key}/engagement", "/cohorts/{key}/success"):
+                 "/cohorts/{key}/engagement", "/cohorts/{key}/success", "/credentials", "/credentials/{key}/rotate"):
         assert path in doc["paths"]
+    assert "delete" in doc["paths"]["/programmes/{key}"] and "delete" in doc["paths"]["/cohorts/{key}"]
+    assert "409" in doc["paths"]["/programmes/{key}"]["delete"]["responses"]
     schemas = doc["components"]["schemas"]
     assert set(schemas["Item"]["properties"]["kind"]["enum"]) >= {"coaching-day", "self-assessment", "survey"}
     assert {"from", "to", "weeks", "members"} <= set(schemas["Engagement"]["properties"])

@@ -21,7 +21,7 @@ from events.sql import make_engine
 from lrs.schema import upgrade
 from projections import tracking
 from projections.cohort_views import CohortViews
-from projections.cohorts import COHORT_DEFINED, PROGRAMME_DEFINED, CohortProjection
+from projections.cohorts import COHORT_DEFINED, COHORT_DELETED, PROGRAMME_DEFINED, PROGRAMME_DELETED, CohortProjection
 from projections.runner import Runner
 from projections.statements import STATEMENT_STORED
 from tests.fixtures.cohort_oracle import Oracle, rounded
@@ -406,6 +406,35 @@ def test_rebuild_gives_the_same_views_as_the_live_projection(world):
     live = world.snapshot(date(2026, 3, 1))
     world.runner.rebuild(["cohorts"])
     assert world.snapshot(date(2026, 3, 1)) == live
+
+
+def test_a_deleted_programme_counts_nothing_whichever_partition_comes_first_and_a_rebuild_agrees(world):
+    """A programme deleted while a cohort was defined on it (the API refuses that, a race does
+    not): its cohort counts as if the programme had never been defined, live and rebuilt, and
+    defining it again counts the statements again."""
+    world.define(cohort=cohort_body([person(1)]))
+    world.send(statement(person(1), "experienced", P + "discussion", "2026-02-04T10:00:00Z"))
+    world.log.append([Event(type=PROGRAMME_DELETED, key="programme:prog", data={"key": "prog"})])
+    world.runner.catch_up()
+    assert world.views.programme("prog") is None
+    assert member_row(world.views.engagement("c"), 0)["statements"] == 0
+    live = world.snapshot(date(2026, 3, 1))
+    world.runner.rebuild(["cohorts"])
+    assert world.snapshot(date(2026, 3, 1)) == live
+    world.define()
+    assert member_row(world.views.engagement("c"), 0)["statements"] == 1
+
+
+def test_a_deleted_cohort_has_no_views_live_or_rebuilt_and_its_facts_stay(world):
+    world.define(cohort=cohort_body([person(1)]))
+    world.send(statement(person(1), "experienced", P + "discussion", "2026-02-04T10:00:00Z"))
+    world.log.append([Event(type=COHORT_DELETED, key="cohort:c", data={"key": "c"})])
+    world.runner.catch_up()
+    assert world.views.cohort("c") is None and world.views.progress("c", date(2026, 3, 1)) is None
+    world.runner.rebuild(["cohorts"])
+    assert world.views.cohort("c") is None and world.views.engagement("c") is None
+    world.define(cohort=cohort_body([person(1)]))
+    assert member_row(world.views.engagement("c"), 0)["statements"] == 1
 
 
 def test_two_runners_on_one_log_count_every_statement_under_the_final_definitions(engine):
