@@ -490,32 +490,51 @@ def cohorts() -> None:
 
 @cohorts.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def cohorts_import(file: str) -> None:
+@click.option("--replace", is_flag=True, help="Replace definitions that exist and differ (without it, nothing is imported then).")
+def cohorts_import(file: str, replace: bool) -> None:
     """Define the programmes and cohorts in FILE (JSON or YAML), all or nothing.
 
     FILE holds {"programmes": {KEY: {...}}, "cohorts": {KEY: {...}}} with the same bodies as
-    PUT /api/v1/programmes/KEY and PUT /api/v1/cohorts/KEY.
+    PUT /api/v1/programmes/KEY and PUT /api/v1/cohorts/KEY. Says what it creates, replaces and
+    leaves unchanged. A definition that exists and differs is replaced only with --replace;
+    without it the import says what would be replaced, imports nothing and exits with 1.
     """
     from lrs.errors import XAPIError
     from lrs.commands import append
-    from lrs.programmes import PROJECTION, import_events
+    from lrs.programmes import PROJECTION, plan_import
 
     document = _read_definitions(file)
     settings = _settings()
     services = _services(settings)
+    applied = True
     try:
-        events, n_programmes, n_cohorts = import_events(services, document)
-        positions = append(services, events)
-        if settings.projections_in_process:
-            services.runner.catch_up([PROJECTION])  # safe beside a running server: positions are compare-and-set
-            applied = True
-        else:
-            applied = services.consistency.wait_for(PROJECTION, positions, settings.consistency_wait_s)
+        planned = plan_import(services, document)
+        replacing = [p for p in planned if p.action == "replace"]
+        for p in planned:
+            verb = "would replace" if p.action == "replace" and not replace else p.action
+            click.echo(f"{verb:<14}{p.section:<10}{p.key}" + (f"  ({p.changes})" if p.changes else ""))
+        if replacing and not replace:
+            raise click.ClickException(
+                f"{len(replacing)} definition(s) in {file} differ from those Polku holds; nothing was imported."
+                " Run again with --replace to replace them."
+            )
+        events = [p.event for p in planned if p.action != "unchanged"]
+        if events:
+            positions = append(services, events)
+            if settings.projections_in_process:
+                services.runner.catch_up([PROJECTION])  # safe beside a running server: positions are compare-and-set
+            else:
+                applied = services.consistency.wait_for(PROJECTION, positions, settings.consistency_wait_s)
     except XAPIError as exc:
         raise click.ClickException(exc.message) from None
     finally:
         services.close()
-    click.echo(f"imported {n_programmes} programme(s) and {n_cohorts} cohort(s)")
+    count = {action: sum(p.action == action for p in planned) for action in ("create", "replace", "unchanged")}
+    n_programmes = sum(p.section == "programme" for p in planned)
+    click.echo(
+        f"imported {n_programmes} programme(s) and {len(planned) - n_programmes} cohort(s): "
+        f"{count['create']} created, {count['replace']} replaced, {count['unchanged']} unchanged"
+    )
     if not applied:
         click.echo("(on the log; the projection worker applies them when it runs: polku project)")
 

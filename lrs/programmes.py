@@ -14,6 +14,7 @@ deleting what is not defined is 404.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -22,7 +23,7 @@ from lrs.api_schemas import KEY_RULE, CohortSchema, ProgrammeSchema, load, valid
 from lrs.commands import append_and_wait
 from lrs.errors import BadRequest, Conflict, NotFound
 from lrs.services import Services
-from projections.cohort_views import CohortViews
+from projections.cohort_views import Cohort, CohortViews, Programme
 from projections.cohorts import COHORT_DEFINED, COHORT_DELETED, PROGRAMME_DEFINED, PROGRAMME_DELETED
 
 PROJECTION = "cohorts"
@@ -130,8 +131,58 @@ def _entries(document: dict[str, Any], section: str) -> list[tuple[str, Any]]:
     raise BadRequest(f"{section}: must be a mapping of key to definition, or a list of definitions with 'key'")
 
 
-def import_events(services: Services, document: Any) -> tuple[list[Event], int, int]:
-    """Validate a whole import document; return its events (programmes first) and the counts.
+@dataclass(frozen=True)
+class Planned:
+    """What importing one definition does: ``create`` (the key is not defined), ``replace`` (it is,
+    differently: ``changes`` says how) or ``unchanged`` (it is, the same: nothing is appended)."""
+
+    section: str  # programme | cohort
+    key: str
+    action: str
+    event: Event
+    changes: str = ""
+
+
+def _programme_data(programme: Programme) -> dict[str, Any]:
+    """A defined programme in the shape of its ``programme.defined`` event's data."""
+    items = [
+        {"activity": i.activity, "title": i.title, "kind": i.kind, "required": i.required, "due": i.due, "measure": i.measure}
+        for i in programme.items
+    ]
+    return {"key": programme.key, "name": programme.name, "items": items}
+
+
+def _cohort_data(cohort: Cohort) -> dict[str, Any]:
+    """A defined cohort in the shape of its ``cohort.defined`` event's data."""
+    return {
+        "key": cohort.key, "name": cohort.name, "programme": cohort.programme, "iri": cohort.iri,
+        "starts": cohort.starts, "ends": cohort.ends, "members": list(cohort.members),
+    }
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """What differs, briefly: ``name, items (21 -> 1)``."""
+    said = []
+    for name in new:
+        if old.get(name) != new[name]:
+            if isinstance(new[name], list):
+                said.append(f"{name} ({len(old.get(name) or [])} -> {len(new[name])})")
+            else:
+                said.append(name)
+    return ", ".join(said)
+
+
+def _plan(section: str, key: str, event: Event, current: dict[str, Any] | None) -> Planned:
+    if current is None:
+        return Planned(section, key, "create", event)
+    if current == event.data:
+        return Planned(section, key, "unchanged", event)
+    return Planned(section, key, "replace", event, _changes(current, event.data))
+
+
+def plan_import(services: Services, document: Any) -> list[Planned]:
+    """Validate a whole import document; say for each definition whether importing it creates,
+    replaces or leaves unchanged what Polku holds (programmes first).
 
     Nothing is appended here; any problem raises before anything is written. The document is
     ``{"programmes": {KEY: programme body}, "cohorts": {KEY: cohort body}}`` (either part may be
@@ -142,19 +193,21 @@ def import_events(services: Services, document: Any) -> tuple[list[Event], int, 
     unknown = set(document) - {"programmes", "cohorts"}
     if unknown:
         raise BadRequest(f"{sorted(unknown)[0]}: is not a known section (use 'programmes' and 'cohorts')")
-    events: list[Event] = []
+    planned: list[Planned] = []
     defined: set[str] = set()
-    programmes = _entries(document, "programmes")
-    cohorts = _entries(document, "cohorts")
-    for key, body in programmes:
-        check_key(key, f"programmes.{key}")
-        events.append(programme_event(key, load(ProgrammeSchema(), body, f"programmes.{key}")))
-        defined.add(key)
     views = CohortViews(services.engine)
-    for key, body in cohorts:
+    for key, body in _entries(document, "programmes"):
+        check_key(key, f"programmes.{key}")
+        event = programme_event(key, load(ProgrammeSchema(), body, f"programmes.{key}"))
+        current = views.programme(key)
+        planned.append(_plan("programme", key, event, _programme_data(current) if current else None))
+        defined.add(key)
+    for key, body in _entries(document, "cohorts"):
         check_key(key, f"cohorts.{key}")
         data = load(CohortSchema(), body, f"cohorts.{key}")
         if data["programme"] not in defined and views.programme(data["programme"]) is None:
             raise NotFound(f"cohorts.{key}.programme: {data['programme']!r} is defined neither in the file nor in Polku")
-        events.append(cohort_event(key, data))
-    return events, len(programmes), len(cohorts)
+        event = cohort_event(key, data)
+        current = views.cohort(key)
+        planned.append(_plan("cohort", key, event, _cohort_data(current) if current else None))
+    return planned

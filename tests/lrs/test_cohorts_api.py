@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 import uuid
 from datetime import datetime, timezone
@@ -386,6 +387,44 @@ cohorts:
     (tmp_path / "bad.yaml").write_text(f"cohorts:\n  {unique('c')}:\n    name: X\n    programme: nope\n")
     bad = lrs_server.cli("cohorts", "import", str(tmp_path / "bad.yaml"), check=False)
     assert bad.returncode != 0 and "iri" in bad.stderr
+
+
+def _import_file(tmp_path, programme: str, cohort: str, items: int) -> str:
+    ns = f"https://polku.example/{programme}"
+    document = {
+        "programmes": {programme: {"name": "Imported", "items": [
+            {"activity": f"{ns}/item-{i}", "title": f"Item {i}", "kind": "assignment", "required": True} for i in range(items)]}},
+        "cohorts": {cohort: cohort_body(programme, ns, [agent("aino")])},
+    }
+    path = tmp_path / f"{programme}-{items}.json"
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+def test_cohorts_import_reports_created_replaced_and_unchanged_and_replaces_only_with_replace(lrs_server, api, tmp_path):
+    programme, cohort = unique("prog"), unique("cohort")
+    first = lrs_server.cli("cohorts", "import", _import_file(tmp_path, programme, cohort, 21), check=False)
+    assert first.returncode == 0, first.stderr
+    assert [line.split() for line in first.stdout.splitlines()[:2]] == [["create", "programme", programme], ["create", "cohort", cohort]]
+    assert "2 created, 0 replaced, 0 unchanged" in first.stdout
+
+    again = lrs_server.cli("cohorts", "import", _import_file(tmp_path, programme, cohort, 21), check=False)
+    assert again.returncode == 0, again.stderr
+    assert [line.split()[0] for line in again.stdout.splitlines()[:2]] == ["unchanged", "unchanged"]
+    assert "0 created, 0 replaced, 2 unchanged" in again.stdout
+
+    smaller = _import_file(tmp_path, programme, cohort, 1)
+    refused = lrs_server.cli("cohorts", "import", smaller, check=False)
+    assert refused.returncode != 0
+    assert ["would", "replace", "programme", programme, "(items", "(21", "->", "1))"] in [line.split() for line in refused.stdout.splitlines()]
+    assert "--replace" in refused.stderr and "nothing was imported" in refused.stderr
+    assert len(api.get(f"/programmes/{programme}").json()["items"]) == 21, "nothing replaced without --replace"
+
+    replaced = lrs_server.cli("cohorts", "import", smaller, "--replace", check=False)
+    assert replaced.returncode == 0, replaced.stderr
+    assert replaced.stdout.split()[:3] == ["replace", "programme", programme]
+    assert "0 created, 1 replaced, 1 unchanged" in replaced.stdout
+    assert len(api.get(f"/programmes/{programme}").json()["items"]) == 1
 
 
 def test_the_demo_through_the_xapi_endpoint_matches_a_recomputation_live_and_rebuilt(lrs_server, api):
