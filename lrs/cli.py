@@ -539,19 +539,37 @@ def cohorts_import(file: str, replace: bool) -> None:
         click.echo("(on the log; the projection worker applies them when it runs: polku project)")
 
 
+#: Where ``polku demo --separate`` loads: a SQLite database with its own embedded log.
+DEMO_DATABASE_URL = "sqlite:///data/demo/polku.sqlite3"
+
+
 @main.command()
 @click.option("--url", default=None, help="A running Polku (e.g. http://127.0.0.1:8080); default: start one in-process.")
 @click.option("--key", default=None, help="Credential key for --url (scopes all, or statements/write and admin).")
 @click.option("--secret", default=None, help="Credential secret for --url.")
 @click.option("--force", is_flag=True, help="Load even if the demo programme exists.")
+@click.option("--separate", is_flag=True, help=f"Load into a database of the demo's own ({DEMO_DATABASE_URL}, embedded log).")
+@click.option("--into-current", is_flag=True, help="Load into the configured database even though it holds statements that are not the demo's.")
 @click.option("--now", "now_", default=None, help="Pretend it is this UTC moment (ISO 8601), for a reproducible load.")
 @click.option("--members", type=click.IntRange(min=2), default=12, show_default=True, help="Members per cohort.")
-def demo(url: str | None, key: str | None, secret: str | None, force: bool, now_: str | None, members: int) -> None:
-    """Load a demo programme: three cohorts of supervisors over forty weeks, through the xAPI endpoint."""
+def demo(url: str | None, key: str | None, secret: str | None, force: bool, separate: bool, into_current: bool,
+         now_: str | None, members: int) -> None:
+    """Load a demo programme: three cohorts of supervisors over forty weeks, through the xAPI endpoint.
+
+    The demo never mixes with real data unless told to: it loads into the configured database
+    (POLKU_DATABASE_URL) only while that holds no statements but the demo's -- a new, empty
+    installation, or one that has the demo already -- and refuses otherwise. --separate loads into
+    a database of its own instead; --into-current mixes it in anyway. With --url it loads into
+    the Polku running there, as that server's credential allows.
+    """
     import datetime as _dt
 
     from lrs import demo as demo_data
 
+    if url and (separate or into_current):
+        raise click.UsageError("--separate and --into-current choose a database for the in-process load; --url names a server")
+    if separate and into_current:
+        raise click.UsageError("--separate and --into-current exclude each other")
     now = None
     if now_:
         try:
@@ -576,23 +594,32 @@ def demo(url: str | None, key: str | None, secret: str | None, force: bool, now_
         except demo_data.DemoError as exc:
             raise click.ClickException(str(exc)) from None
 
+    settings = _settings()
+    if separate:
+        settings = settings.with_(database_url=DEMO_DATABASE_URL, kafka_bootstrap_servers="", run_projections=None)
     if url:
         if not (key and secret):
             raise click.UsageError("--url needs --key and --secret")
         loaded = run(demo_data.Client(url, key, secret))
     else:
-        loaded = _demo_in_process(run)
+        loaded = _demo_in_process(settings, run, check_mixing=not (separate or into_current))
+    serve_hint = f"POLKU_DATABASE_URL={DEMO_DATABASE_URL} polku serve" if separate else None
     if not loaded:
         click.echo(f"the demo programme {demo_data.PROGRAMME!r} is there already (use --force to load it again)")
-        return
-    click.echo(f"sent {sent['statements']} statements; cohorts: {', '.join(demo_data.REGIONS)}")
-    click.echo("see e.g. GET /api/v1/cohorts/north/progress, /engagement, /success (scope analytics)")
-    where = f"{url.rstrip('/')}/cohorts" if url else "the Dashboard address `polku serve` (make run) prints"
-    click.echo(f"or open {where} in a browser and sign in with a key and secret of scope analytics, admin or all")
+    else:
+        click.echo(f"sent {sent['statements']} statements; cohorts: {', '.join(demo_data.REGIONS)}")
+        click.echo("see e.g. GET /api/v1/cohorts/north/progress, /engagement, /success (scope analytics)")
+        where = f"{url.rstrip('/')}/cohorts" if url else "the Dashboard address `polku serve` (make run) prints"
+        click.echo(f"or open {where} in a browser and sign in with a key and secret of scope analytics, admin or all")
+    if serve_hint:
+        click.echo(f"the demo has a database of its own; serve it with: {serve_hint}")
 
 
-def _demo_in_process(run) -> bool:
-    """Serve the app on a free loopback port for the load, with a credential made for it and removed after."""
+def _demo_in_process(settings: Settings, run, check_mixing: bool) -> bool:
+    """Serve the app on a free loopback port for the load, with a credential made for it and removed after.
+
+    With ``check_mixing``, refuse a database that holds statements that are not the demo's."""
+    import secrets as _secrets
     import threading as _threading
 
     from werkzeug.serving import make_server
@@ -601,11 +628,19 @@ def _demo_in_process(run) -> bool:
     from lrs.app import create_app
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per request
-    settings = _settings()
     services = _services(settings)
-    import secrets as _secrets
-
-    credential, secret = services.credentials.create(f"polku demo loader {_secrets.token_hex(4)}", {"all"})
+    try:
+        if check_mixing and services.statements.holds_statements_beyond(demo_data.DOMAIN + "/"):
+            raise click.ClickException(
+                f"the database {_redact(settings.database_url)} holds statements that are not the demo's; the demo"
+                " does not mix with real data. Load it into a database of its own with `polku demo --separate`"
+                f" (then serve that: POLKU_DATABASE_URL={DEMO_DATABASE_URL} polku serve), or mix it in anyway"
+                " with `polku demo --into-current`."
+            )
+        credential, secret = services.credentials.create(f"polku demo loader {_secrets.token_hex(4)}", {"all"})
+    except BaseException:
+        services.close()
+        raise
     server = make_server("127.0.0.1", 0, create_app(settings, services), threaded=True)
     thread = _threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

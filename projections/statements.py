@@ -343,6 +343,15 @@ class StatementReader:
             return None
         return json.loads(row.body)
 
+    def holds_statements_beyond(self, activity_prefix: str) -> bool:
+        """Whether the store holds a statement, other than a voiding one, none of whose activities
+        starts with ``activity_prefix`` (``polku demo`` asks: is there anything but the demo?)."""
+        a = statement_activities
+        within = sa.select(a.c.statement_id).where(a.c.activity.startswith(activity_prefix, autoescape=True))
+        query = sa.select(statements.c.id).where(statements.c.verb_id != VOIDED_VERB, statements.c.id.not_in(within)).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
     def query(self, f: StatementFilter, limit: int, after: tuple[str, str] | None = None) -> Page:
         """A page of the statements matching ``f``, ``after`` the (stored, id) of the last one seen.
 
