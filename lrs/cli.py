@@ -361,7 +361,10 @@ def log_accept(yes: bool) -> None:
 @projections.command("rebuild")
 @click.argument("names", nargs=-1)
 def projections_rebuild(names: tuple[str, ...]) -> None:
-    """Drop the named projections (default: all) and replay the log into them."""
+    """Drop the named projections (default: all) and replay the log into them.
+
+    Safe while servers and workers run: the replay is one transaction, so the views keep their
+    old rows until the rebuilt ones replace them at once. On SQLite, writes wait for it."""
     services = _services(_settings())
     runner = services.runner
     problem = services.guard.problem()

@@ -170,33 +170,49 @@ class Runner:
     def _commit(self, group: list[Projection], partition: int, start: int, records: list, careful: bool) -> int:
         next_offset, recorded = records[-1].offset + 1, records[-1].event.recorded or None
         with self.engine.begin() as conn:
+            group = self._unlocked(conn, group, partition)
             for projection in group:
                 if not tracking.advance(conn, projection.name, partition, start, next_offset, recorded):
                     conn.rollback()  # another runner moved first: it applies this batch
                     return 0
-            for projection in group:
-                if not careful:
-                    wanted = [r for r in records if r.event.type in projection.event_types]
-                    if wanted:
-                        projection.apply_batch(conn, wanted)
-                for record in records:
-                    if record.event.type == UNDECODABLE:
-                        self._set_aside(conn, projection, record, record.event.data.get("error", "undecodable"))
-                    elif record.event.type not in projection.event_types or not careful:
-                        continue
-                    else:
-                        try:
-                            with conn.begin_nested():
-                                projection.apply(conn, record)
-                        except TRANSIENT:
-                            raise
-                        except Exception as exc:  # noqa: BLE001 - this event's own fault: set it aside
-                            self._set_aside(conn, projection, record, _describe(exc))
+            self._apply_records(conn, group, records, careful)
         for projection in group:
             self.committed[(projection.name, partition)] = next_offset
             if self.on_commit is not None:
                 self.on_commit(projection.name, partition, len(records))
         return len(records) * len(group)
+
+    @staticmethod
+    def _unlocked(conn: sa.Connection, group: list[Projection], partition: int) -> list[Projection]:
+        """The projections of ``group`` whose position in ``partition`` no other transaction holds
+        (PostgreSQL; now locked by this one): a projection being rebuilt is passed over, not waited
+        for, so the others go on. SQLite has one writer at a time: every projection is free."""
+        if conn.dialect.name != "postgresql":
+            return group
+        free = tracking.lock_unless_locked(conn, [p.name for p in group], partition)
+        return [p for p in group if p.name in free]
+
+    def _apply_records(self, conn: sa.Connection, group: list[Projection], records: list, careful: bool) -> None:
+        """Apply ``records`` to each projection of ``group`` in ``conn``'s transaction: as one batch,
+        or (``careful``) one event at a time in a savepoint each, setting aside what fails."""
+        for projection in group:
+            if not careful:
+                wanted = [r for r in records if r.event.type in projection.event_types]
+                if wanted:
+                    projection.apply_batch(conn, wanted)
+            for record in records:
+                if record.event.type == UNDECODABLE:
+                    self._set_aside(conn, projection, record, record.event.data.get("error", "undecodable"))
+                elif record.event.type not in projection.event_types or not careful:
+                    continue
+                else:
+                    try:
+                        with conn.begin_nested():
+                            projection.apply(conn, record)
+                    except TRANSIENT:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - this event's own fault: set it aside
+                        self._set_aside(conn, projection, record, _describe(exc))
 
     def _set_aside(self, conn: sa.Connection, projection: Projection, record, error: str) -> None:
         event = record.event
@@ -290,14 +306,48 @@ class Runner:
         return identity, self.catch_up(None, progress)
 
     def rebuild(self, names: Iterable[str], progress: Callable[[int], None] | None = None) -> int:
-        """Empty the named projections and replay the whole log into them."""
-        names = list(names)
+        """Empty the named projections and replay the whole log into them, in one transaction
+        (see the module docstring): safe while servers and workers run. Returns the events
+        applied times the projections fed."""
+        chosen = [self.projection(name) for name in names]
+        total = 0
+        reached: dict[int, int] = {}
         with self.engine.begin() as conn:
-            _no_statement_timeout(conn)  # emptying large tables may take longer than a request may
-            for name in names:
-                self.projection(name).reset(conn)
-                tracking.reset(conn, name)
-        return self.catch_up(names, progress)
+            _no_statement_timeout(conn)  # emptying and refilling large tables takes longer than a request may
+            for projection in chosen:  # from here to the commit this transaction holds their positions
+                projection.reset(conn)
+                tracking.reset(conn, projection.name)
+            for partition in range(self.log.partitions):
+                offset, recorded = 0, None
+                while True:  # until a read finds nothing: the end as it is when the replay gets there
+                    records = self.log.read(partition, offset, self.batch_size)
+                    if not records:
+                        break
+                    self._replay_batch(conn, chosen, records)
+                    offset, recorded = records[-1].offset + 1, records[-1].event.recorded or recorded
+                    total += len(records) * len(chosen)
+                    if progress:
+                        progress(len(records) * len(chosen))
+                for projection in chosen:
+                    tracking.advance(conn, projection.name, partition, 0, offset, recorded)
+                reached[partition] = offset
+        for projection in chosen:
+            for partition, offset in reached.items():
+                self.committed[(projection.name, partition)] = offset
+        with self.applied_condition:
+            self.applied_condition.notify_all()
+        return total
+
+    def _replay_batch(self, conn: sa.Connection, group: list[Projection], records: list) -> None:
+        """Apply a batch inside the rebuild's transaction; if an event fails, the batch again one
+        event at a time, setting aside what still fails (as :meth:`_apply_batch` does)."""
+        try:
+            with conn.begin_nested():
+                self._apply_records(conn, group, records, careful=False)
+        except TRANSIENT:
+            raise
+        except Exception:  # noqa: BLE001 - an event no projection code foresaw; found and set aside below
+            self._apply_records(conn, group, records, careful=True)
 
 
 def _no_statement_timeout(conn: sa.Connection) -> None:

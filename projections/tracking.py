@@ -96,6 +96,17 @@ def advance(
     return result.rowcount == 1
 
 
+def lock_unless_locked(conn: sa.Connection, projections: list[str], partition: int) -> set[str]:
+    """Lock the positions of ``projections`` in ``partition`` for this transaction, passing over
+    those another transaction holds (a rebuild); return the projections locked (PostgreSQL)."""
+    query = (
+        sa.select(positions.c.projection)
+        .where(positions.c.projection.in_(projections), positions.c.partition == partition)
+        .with_for_update(skip_locked=True)
+    )
+    return set(conn.execute(query).scalars())
+
+
 def highest_applied(conn: sa.Connection) -> dict[int, int]:
     """partition -> the highest next offset any projection has reached there."""
     query = sa.select(positions.c.partition, sa.func.max(positions.c.next_offset)).group_by(positions.c.partition)
