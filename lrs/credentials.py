@@ -7,7 +7,8 @@ Life cycle: a credential has a unique name (among those not revoked), may expire
 (kept, marked, never valid again) or rotated (a new secret under the same key; the old secret
 stops working at once). Every check reads the database -- nothing is cached -- so a revoke or a
 rotation holds in every worker process from the next request on. The last use is recorded at most
-once per :data:`LAST_USED_EVERY_S` per credential (and process), never a write per request.
+once per :data:`LAST_USED_EVERY_S` per credential (and process), never a write per request, and
+in the background: a request never waits for it.
 
 Scopes are xAPI's (``statements/write``, ``statements/read``, ``statements/read/mine``,
 ``all/read``, ``state``, ``define``, ``profile``, ``all``) plus Polku's ``admin``,
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from events import utc_iso
 from schemas.timestamps import instant, parse_query_timestamp
@@ -259,11 +260,18 @@ class CredentialStore:
             self._noted[credential.key] = moment
         if credential.last_used and _seconds_between(credential.last_used, now) < LAST_USED_EVERY_S:
             return
+        # in the background: the request never waits for it (a SQLite database busy with a
+        # rebuild would hold it up to the busy timeout)
+        threading.Thread(target=self._write_last_use, args=(credential.key, now), name="polku-last-used", daemon=True).start()
+
+    def _write_last_use(self, key: str, now: str) -> None:
         try:
             with self._engine.begin() as conn:
-                conn.execute(credentials.update().where(credentials.c.key == credential.key).values(last_used=now))
-        except OperationalError as exc:  # best effort: a busy database never fails a request for this
-            log.info("could not record the last use of credential %s: %s", credential.key, type(exc.orig).__name__)
+                conn.execute(credentials.update().where(credentials.c.key == key).values(last_used=now))
+        except SQLAlchemyError as exc:  # best effort: the next use a minute later tries again
+            log.info("could not record the last use of credential %s: %s", key, type(getattr(exc, "orig", exc)).__name__)
+            with self._noted_lock:
+                self._noted.pop(key, None)
 
     def get(self, key: str) -> Credential | None:
         with self._engine.connect() as conn:
