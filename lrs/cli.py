@@ -215,7 +215,7 @@ def credentials() -> None:
 @click.option("--expires", default=None, help="When it stops working: a duration (90d, 12h, 30m, 2w), a date (YYYY-MM-DD, UTC) or a timestamp.")
 def credentials_create(name: str, scopes: str, expires: str | None) -> None:
     """Create a credential and print its key and secret (the secret is not shown again)."""
-    from lrs.credentials import CredentialError, parse_expiry
+    from lrs.credentials import CredentialError, NameTaken, parse_expiry
 
     try:
         until = parse_expiry(expires) if expires is not None else None
@@ -224,6 +224,8 @@ def credentials_create(name: str, scopes: str, expires: str | None) -> None:
     services = _services(_settings())
     try:
         credential, secret = services.credentials.create(name, {s.strip() for s in scopes.split(",") if s.strip()}, until)
+    except NameTaken as exc:
+        raise click.ClickException(f"{exc.message} (revoke the old one first, or rotate its secret: polku credentials rotate KEY)") from None
     except CredentialError as exc:
         raise click.BadParameter(exc.message, param_hint=f"--{exc.field}") from None
     finally:
