@@ -133,6 +133,9 @@ class Credential:
         }
 
 
+#: What a key can look like (made by :meth:`CredentialStore.create`: 20 hex digits); anything else
+#: is no credential, found without asking the database.
+_KEY_SHAPE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _DURATION = re.compile(r"^(\d{1,6})\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -274,6 +277,8 @@ class CredentialStore:
                 self._noted.pop(key, None)
 
     def get(self, key: str) -> Credential | None:
+        if not _KEY_SHAPE.match(key):
+            return None
         with self._engine.connect() as conn:
             row = conn.execute(sa.select(credentials).where(credentials.c.key == key)).first()
         return _credential(row) if row is not None else None
@@ -292,6 +297,8 @@ class CredentialStore:
     def revoke(self, key: str) -> Credential:
         """Revoke a credential for good (kept, listed as revoked, never valid again); revoking a
         revoked one changes nothing. :class:`UnknownCredential` if there is none."""
+        if not _KEY_SHAPE.match(key):
+            raise UnknownCredential("key", f"no credential {key[:64]!r}")
         with self._engine.begin() as conn:
             conn.execute(
                 credentials.update().where(credentials.c.key == key, credentials.c.revoked.is_(None)).values(revoked=utc_iso())
@@ -303,6 +310,8 @@ class CredentialStore:
 
     def rotate(self, key: str) -> tuple[Credential, str]:
         """Give a credential a new secret, returned once; the old secret stops working at once."""
+        if not _KEY_SHAPE.match(key):
+            raise UnknownCredential("key", f"no credential {key[:64]!r}")
         secret = secrets.token_urlsafe(32)
         salt = secrets.token_hex(16)
         with self._engine.begin() as conn:

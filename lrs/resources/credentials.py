@@ -41,7 +41,7 @@ def list_credentials():
 def get_credential(key: str):
     credential = services().credentials.get(key)
     if credential is None:
-        raise NotFound(f"key: no credential {key!r}")
+        raise NotFound(f"key: no credential {key[:64]!r}")
     return jsonify(credential.public())
 
 

@@ -70,6 +70,13 @@ MATRIX = [
     ("GET", "/api/v1/cohorts/<key>/progress", {}, {"analytics"}),
     ("GET", "/api/v1/cohorts/<key>/engagement", {}, {"analytics"}),
     ("GET", "/api/v1/cohorts/<key>/success", {}, {"analytics"}),
+    ("DELETE", "/api/v1/programmes/<key>", {}, {"admin"}),
+    ("DELETE", "/api/v1/cohorts/<key>", {}, {"admin"}),
+    ("GET", "/api/v1/credentials", {}, {"admin"}),
+    ("POST", "/api/v1/credentials", {"json": {"name": "scoped-made", "scopes": ["statements/read"]}}, {"admin"}),
+    ("GET", "/api/v1/credentials/<key>", {}, {"admin"}),
+    ("DELETE", "/api/v1/credentials/<key>", {}, {"admin"}),
+    ("POST", "/api/v1/credentials/<key>/rotate", {}, {"admin"}),
 ]
 #: Routes no credential reaches by design: files Flask serves; and the dashboard's pages
 #: (lrs/dashboard), which take a signed-in session cookie, never an Authorization header: their
