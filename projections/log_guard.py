@@ -88,6 +88,7 @@ class LogGuard:
             self._lock.release()
 
     def _look(self) -> None:
+        started = time.monotonic()  # what the look can vouch for: the log as it was from then on
         try:
             self._problem = self._compute()
         except LogUnavailable:
@@ -95,7 +96,7 @@ class LogGuard:
         except (OperationalError, DBAPIError):
             pass  # the database is away: requests fail on their own
         self._looked = True
-        self._checked_at = time.monotonic()
+        self._checked_at = started  # a look that began before a refresh was asked for does not serve it
         if self._problem and self._problem != self._reported:
             log.error("%s", self._problem)
         self._reported = self._problem

@@ -292,51 +292,64 @@ class Runner:
 
     def accept_log(self, progress: Callable[[int], None] | None = None) -> tuple[str, int]:
         """Take the log found now as the one to project (see projections/log_guard.py): record it,
-        empty every projection and reset its positions in one transaction, then replay. Returns
-        the log's identity and the events applied."""
+        empty every projection, reset its positions and replay, in one transaction (as
+        :meth:`rebuild`: readers see the old views until the new ones replace them). Returns the
+        log's identity and the events applied."""
         if self.guard is None:
             raise ValueError("a runner without a guard has no recorded log to replace")
         with self.engine.begin() as conn:
             _no_statement_timeout(conn)
             identity = self.guard.accept(conn)
-            for projection in self.projections:
-                projection.reset(conn)
-                tracking.reset(conn, projection.name)
+            applied, reached = self._replay(conn, self.projections, progress)
+        self._replayed(self.projections, reached)
         self.guard.refresh()
-        return identity, self.catch_up(None, progress)
+        return identity, applied
 
     def rebuild(self, names: Iterable[str], progress: Callable[[int], None] | None = None) -> int:
         """Empty the named projections and replay the whole log into them, in one transaction
         (see the module docstring): safe while servers and workers run. Returns the events
         applied times the projections fed."""
         chosen = [self.projection(name) for name in names]
-        total = 0
-        reached: dict[int, int] = {}
         with self.engine.begin() as conn:
             _no_statement_timeout(conn)  # emptying and refilling large tables takes longer than a request may
-            for projection in chosen:  # from here to the commit this transaction holds their positions
-                projection.reset(conn)
-                tracking.reset(conn, projection.name)
-            for partition in range(self.log.partitions):
-                offset, recorded = 0, None
-                while True:  # until a read finds nothing: the end as it is when the replay gets there
-                    records = self.log.read(partition, offset, self.batch_size)
-                    if not records:
-                        break
-                    self._replay_batch(conn, chosen, records)
-                    offset, recorded = records[-1].offset + 1, records[-1].event.recorded or recorded
-                    total += len(records) * len(chosen)
-                    if progress:
-                        progress(len(records) * len(chosen))
-                for projection in chosen:
-                    tracking.advance(conn, projection.name, partition, 0, offset, recorded)
-                reached[partition] = offset
+            applied, reached = self._replay(conn, chosen, progress)
+        self._replayed(chosen, reached)
+        return applied
+
+    def _replay(
+        self, conn: sa.Connection, chosen: list[Projection], progress: Callable[[int], None] | None
+    ) -> tuple[int, dict[int, int]]:
+        """Empty ``chosen``, reset their positions and replay the whole log into them, all in the
+        transaction of ``conn``. Returns the events applied times the projections fed, and the
+        position reached in each partition."""
+        total = 0
+        reached: dict[int, int] = {}
+        for projection in chosen:  # from here to the commit this transaction holds their positions
+            projection.reset(conn)
+            tracking.reset(conn, projection.name)
+        for partition in range(self.log.partitions):
+            offset, recorded = 0, None
+            while True:  # until a read finds nothing: the end as it is when the replay gets there
+                records = self.log.read(partition, offset, self.batch_size)
+                if not records:
+                    break
+                self._replay_batch(conn, chosen, records)
+                offset, recorded = records[-1].offset + 1, records[-1].event.recorded or recorded
+                total += len(records) * len(chosen)
+                if progress:
+                    progress(len(records) * len(chosen))
+            for projection in chosen:
+                tracking.advance(conn, projection.name, partition, 0, offset, recorded)
+            reached[partition] = offset
+        return total, reached
+
+    def _replayed(self, chosen: list[Projection], reached: dict[int, int]) -> None:
+        """After the replay's commit: the positions reached are a lower bound for in-process waiters."""
         for projection in chosen:
             for partition, offset in reached.items():
                 self.committed[(projection.name, partition)] = offset
         with self.applied_condition:
             self.applied_condition.notify_all()
-        return total
 
     def _replay_batch(self, conn: sa.Connection, group: list[Projection], records: list) -> None:
         """Apply a batch inside the rebuild's transaction; if an event fails, the batch again one

@@ -109,3 +109,42 @@ def test_a_stale_answer_is_renewed_in_the_background(engine):
     while guard.problem() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     assert "not the one Polku projects" in (guard.problem() or "")
+
+
+def test_a_refresh_asked_for_during_a_background_look_looks_again(engine):
+    """A look that began before the log went backwards cannot vouch for it: refresh() looks again."""
+    import threading
+
+    class Held(MemoryLog):
+        """Its end() answers at once, then holds the caller until released (when armed)."""
+
+        def __init__(self):
+            super().__init__()
+            self.armed, self.reading, self.release = False, threading.Event(), threading.Event()
+
+        def end(self, partition):
+            answer = super().end(partition)
+            if self.armed:
+                self.armed = False
+                self.reading.set()
+                self.release.wait(10)
+            return answer
+
+    log = Held()
+    log.append([stored_event() for _ in range(5)])
+    guard, runner = world(engine, log)
+    runner.catch_up()
+    assert guard.refresh() is None
+    guard.max_age = 0
+    log.armed = True
+    guard.problem()  # starts a background look, which reads the end and is held there
+    assert log.reading.wait(10)
+    with log._lock:  # the log goes backwards meanwhile
+        del log._partitions[0][3:]
+    answer: list = []
+    asking = threading.Thread(target=lambda: answer.append(guard.refresh()))
+    asking.start()
+    time.sleep(0.2)  # let refresh() queue behind the background look (passes either way if not)
+    log.release.set()
+    asking.join(10)
+    assert answer and answer[0] and "went backwards" in answer[0]
