@@ -116,6 +116,9 @@ class Credential:
     expires: str | None = None
     last_used: str | None = None
     revoked: str | None = None
+    #: Changes when the secret is rotated (a digest of the salt, not of the secret): what a session
+    #: begun with the old secret holds no longer matches.
+    generation: str = ""
 
     def allows(self, *needed: str) -> bool:
         """True when the credential holds ``all`` or any of ``needed``."""
@@ -168,7 +171,8 @@ def _digest(salt: str, secret: str) -> str:
 
 def _credential(row) -> Credential:
     return Credential(
-        row.key, row.name, frozenset(row.scopes.split()), row.created, row.expires, row.last_used, row.revoked
+        row.key, row.name, frozenset(row.scopes.split()), row.created, row.expires, row.last_used, row.revoked,
+        hashlib.sha256(row.salt.encode("utf-8")).hexdigest()[:16],
     )
 
 
@@ -277,17 +281,13 @@ class CredentialStore:
                 self._noted.pop(key, None)
 
     def get(self, key: str) -> Credential | None:
+        """The credential with ``key`` as it is now (None once deleted; revoked and expired ones
+        too, marked so: see :meth:`Credential.valid_at`); no secret checked."""
         if not _KEY_SHAPE.match(key):
             return None
         with self._engine.connect() as conn:
             row = conn.execute(sa.select(credentials).where(credentials.c.key == key)).first()
         return _credential(row) if row is not None else None
-
-    def get(self, key: str) -> Credential | None:
-        """The credential with ``key`` as it is now (None once deleted); no secret checked."""
-        with self._engine.connect() as conn:
-            row = conn.execute(sa.select(credentials).where(credentials.c.key == key)).first()
-        return Credential(row.key, row.name, frozenset(row.scopes.split())) if row is not None else None
 
     def list(self) -> list[Credential]:
         with self._engine.connect() as conn:

@@ -4,8 +4,8 @@
   installation's signing key in the database (:mod:`lrs.credentials`), so every worker and host
   accepts it; HttpOnly, SameSite=Lax, and it expires ``SESSION_LIFETIME`` after signing in
   (checked on the server from the sign-in time the session holds, not only by the browser). It holds the credential's key, never the
-  secret; each request looks the credential up again, so a deleted credential or a scope taken
-  away ends its sessions at once.
+  secret; each request looks the credential up again, so a deleted, revoked or expired credential,
+  a rotated secret or a scope taken away ends its sessions at once.
 - Every POST form carries a CSRF token kept in the session and compared in constant time.
 - An unknown key and a wrong secret get the same answer, after the same work
   (:meth:`lrs.credentials.CredentialStore.verify`).
@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, g, redirect, request, session, url_for
 
+from events import utc_iso
 from lrs.credentials import Credential
 from lrs.services import services
 
@@ -85,6 +86,7 @@ def sign_in(key: str, secret: str) -> Refusal | None:
     session.clear()  # a new session: nothing of the one before sign-in (its CSRF token) carries over
     session.permanent = True
     session["key"] = credential.key
+    session["gen"] = credential.generation  # a rotation of the secret ends this session
     session["at"] = int(time.time())
     session["csrf"] = secrets.token_urlsafe(32)
     if language:
@@ -108,7 +110,10 @@ def current() -> Credential | None:
     fresh = isinstance(at, int) and 0 <= time.time() - at <= SESSION_LIFETIME.total_seconds()
     if isinstance(key, str) and fresh:
         found = services().credentials.get(key)
-        if found is not None and found.allows(*SCOPES):
+        if (
+            found is not None and found.allows(*SCOPES) and found.valid_at(utc_iso())
+            and session.get("gen") == found.generation
+        ):
             credential = found
     g.dashboard_credential = credential
     return credential

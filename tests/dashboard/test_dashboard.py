@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import pytest
 
 from lrs.app import create_app
+from lrs.credentials import credentials
 from lrs.settings import Settings
 
 NS = "https://example.com/dash"
@@ -172,6 +173,28 @@ def test_signing_out_or_deleting_the_credential_ends_the_session(polku):
     other = signed_in(polku, credential)
     polku.store.delete(credential[0])
     assert other.get("/cohorts").status_code == 302
+
+
+def test_revoking_or_rotating_the_credential_ends_its_sessions(polku):
+    """Issue 10: a revoked credential, or one whose secret was rotated, is signed out at once."""
+    revoked = polku.credential({"analytics"})
+    rotated = polku.credential({"admin"})
+    revoked_session, rotated_session = signed_in(polku, revoked), signed_in(polku, rotated)
+    assert revoked_session.get("/cohorts").status_code == 200 and rotated_session.get("/cohorts").status_code == 200
+    polku.store.revoke(revoked[0])
+    _, new_secret = polku.store.rotate(rotated[0])
+    assert revoked_session.get("/cohorts").status_code == 302
+    assert rotated_session.get("/cohorts").status_code == 302
+    assert signed_in(polku, (rotated[0], new_secret)).get("/cohorts").status_code == 200, "the new secret signs in"
+
+
+def test_an_expired_credential_cannot_keep_a_session(polku):
+    credential, secret = polku.store.create("dash expiring", {"analytics"}, expires="2099-01-01T00:00:00.000000Z")
+    session = signed_in(polku, (credential.key, secret))
+    assert session.get("/cohorts").status_code == 200
+    with polku.app.extensions["polku"].engine.begin() as conn:  # time passes: the moment is reached
+        conn.execute(credentials.update().where(credentials.c.key == credential.key).values(expires="2000-01-01T00:00:00.000000Z"))
+    assert session.get("/cohorts").status_code == 302
 
 
 def test_after_sign_in_only_a_path_of_this_site_is_followed(polku):
