@@ -115,12 +115,14 @@ def test_broker_killed_under_load_and_restarted_on_its_storage_loses_and_doubles
     outcomes = load.stop()
 
     before = [o for o in outcomes if o.started < killed]
-    during = [o for o in outcomes if killed + 0.5 <= o.started < back - LOG_TIMEOUT_S]
+    # answered while the broker was down: all 503 (a write may wait for the group ahead of it,
+    # then its own append: at most two log timeouts)
+    during = [o for o in outcomes if killed + 0.5 <= o.started and o.started + o.seconds < back]
     assert sum(o.status == 200 for o in before) >= 10, "the load ran before the fault"
     assert during and all(o.status == 503 for o in during), Counter(o.status for o in during)
     assert all(o.retry_after for o in during), "a 503 says when to retry"
     slowest = max(o.seconds for o in during)
-    assert slowest <= LOG_TIMEOUT_S + SLACK_S, f"a refused append took {slowest:.1f}s"
+    assert slowest <= 2 * LOG_TIMEOUT_S + SLACK_S, f"a refused append took {slowest:.1f}s"
     assert any(o.status == 200 for o in answers_after(lrs, back + 3, outcomes)), "writes resume without a restart"
     assert all(p.poll() is None for p in lrs.processes.values()), "no process died"
     reconcile(lrs, outcomes)
@@ -160,9 +162,12 @@ def test_broker_paused_for_30s_then_resumed_is_recovered_without_restarting_polk
     assert reads and all(status == 200 for status, _ in reads), Counter(status for status, _ in reads)
     assert max(seconds for _, seconds in reads) < LOG_TIMEOUT_S, sorted(seconds for _, seconds in reads)[-5:]
 
-    during = [o for o in outcomes if paused + 0.5 <= o.started < resumed - LOG_TIMEOUT_S]
+    # nothing is acknowledged while the broker cannot take it: every answer given during the
+    # pause is a 503. A write may wait for the group ahead of it (group commit) and then its
+    # own append: at most two log timeouts.
+    during = [o for o in outcomes if paused + 0.5 <= o.started and o.started + o.seconds < resumed]
     assert during and all(o.status == 503 for o in during), Counter(o.status for o in during)
-    assert max(o.seconds for o in during) <= LOG_TIMEOUT_S + SLACK_S, "never a hang"
+    assert max(o.seconds for o in during) <= 2 * LOG_TIMEOUT_S + SLACK_S, "never a hang"
     recovered = [o for o in answers_after(lrs, resumed, outcomes) if o.status == 200]
     assert recovered, "the HTTP worker appends again without a restart"
     first_ok = min(o.started + o.seconds for o in recovered) - resumed
