@@ -32,6 +32,7 @@ test: $(STAMP) services
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP) services
+	$(BIN)/python benchmarks/goals.py
 	$(BIN)/python benchmarks/statements.py
 	$(BIN)/python benchmarks/cohorts.py
 
