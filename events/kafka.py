@@ -351,24 +351,30 @@ class KafkaLog(Log):
                 return records
 
     def end(self, partition: int) -> int:
-        tp = self._partition(partition)
+        return self.ends([partition])[partition]
+
+    def ends(self, partitions: Sequence[int]) -> dict[int, int]:
+        """Every partition's end in one ListOffsets request."""
+        tps = [self._partition(partition) for partition in partitions]
+        where = f"{self.topic}{sorted(partitions)}"
         if time.monotonic() < self._end_broken_until:
-            raise LogUnavailable(f"Kafka could not tell the end of {tp.topic}[{partition}] a moment ago")
+            raise LogUnavailable(f"Kafka could not tell the end of {where} a moment ago")
         # Readers ask for the end (the consistency watermark) and must not wait out the log's
         # append timeout behind a broker that does not answer: one probe at a time, briefly.
         if not self._probe_lock.acquire(timeout=END_WAIT_S):
-            raise LogUnavailable(f"Kafka is slow to tell the end of {tp.topic}[{partition}]")
+            raise LogUnavailable(f"Kafka is slow to tell the end of {where}")
         try:
             if self._prober is None:  # built beside the caller: a reader never waits for a bootstrap
                 self._rebuild_prober_in_background()
-                raise LogUnavailable(f"Kafka cannot tell the end of {tp.topic}[{partition}] yet (reconnecting)")
+                raise LogUnavailable(f"Kafka cannot tell the end of {where} yet (reconnecting)")
             try:
-                return self._prober.end_offsets([tp], timeout_ms=min(self._timeout_ms, int(END_TIMEOUT_S * 1000)))[tp]
+                found = self._prober.end_offsets(tps, timeout_ms=min(self._timeout_ms, int(END_TIMEOUT_S * 1000)))
             except KafkaError as exc:
                 _quietly(self._prober.close)
                 self._prober = None
                 self._end_broken_until = time.monotonic() + END_BACKOFF_S
-                raise LogUnavailable(f"Kafka could not tell the end of {tp.topic}[{partition}]: {summary(exc)}") from exc
+                raise LogUnavailable(f"Kafka could not tell the end of {where}: {summary(exc)}") from exc
+            return {tp.partition: found[tp] for tp in tps}
         finally:
             self._probe_lock.release()
 

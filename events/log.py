@@ -81,6 +81,11 @@ class Log(abc.ABC):
     def end(self, partition: int) -> int:
         """An offset greater than every offset now in ``partition`` (0 when it is empty)."""
 
+    def ends(self, partitions: Sequence[int]) -> dict[int, int]:
+        """:meth:`end` of each of ``partitions``; a log that can ask for all at once overrides it
+        (a projection worker asks every few milliseconds while idle)."""
+        return {partition: self.end(partition) for partition in partitions}
+
     @abc.abstractmethod
     def identity(self) -> str:
         """A name of this very log that changes when it is replaced (raises LogUnavailable)."""

@@ -109,7 +109,7 @@ class Runner:
         if self.guard is not None and self.guard.problem():
             return 0  # never apply a stranger's events over these views (the guard logs why)
         with self._apply_lock:  # one applying thread per process; other processes use the CAS
-            ends = {p: self.log.end(p) for p in self.partitions}
+            ends = self.log.ends(self.partitions)
             with self.engine.connect() as conn:
                 starts = tracking.all_applied(conn)
             for partition in self.partitions:

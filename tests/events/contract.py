@@ -52,6 +52,11 @@ class LogContract:
         positions = log.append(make_events(3))
         assert log.end(positions[0].partition) > positions[-1].offset
 
+    def test_ends_are_each_partitions_end(self, log):
+        log.append(make_events(5))
+        partitions = list(range(log.partitions))
+        assert log.ends(partitions) == {p: log.end(p) for p in partitions}
+
     def test_read_from_an_offset_starts_there(self, log):
         positions = log.append(make_events(6))
         partition = positions[0].partition
