@@ -56,18 +56,7 @@ class ClaimRegistry:
         ``in_flight_since``, every key is marked as written from that moment on, in the same
         transaction, until :func:`landed` clears it.
         """
-        for _attempt in range(5):
-            try:
-                with self._engine.begin() as conn:
-                    result = self._claim(conn, namespace, fingerprints, in_flight_since)
-                    if any(c is Claim.DIFFERENT for c in result.values()):
-                        conn.rollback()
-                    return result
-            except IntegrityError:
-                continue  # another writer claimed one of the keys between our look and our insert
-            except (OperationalError, DBAPIError) as exc:
-                raise LogUnavailable("the claim registry is unavailable") from exc
-        raise LogUnavailable("the claim registry is too contended; retry")
+        return self.claim_each(namespace, [fingerprints], in_flight_since)[0]
 
     def claim_each(
         self, namespace: str, groups: list[Mapping[str, str]], in_flight_since: str | None = None
@@ -133,44 +122,6 @@ class ClaimRegistry:
                 return conn.execute(query).scalar()
         except (OperationalError, DBAPIError) as exc:
             raise LogUnavailable("the claim registry is unavailable") from exc
-
-    @staticmethod
-    def _claim(conn: sa.Connection, namespace: str, fingerprints: Mapping[str, str], in_flight_since: str | None = None) -> dict[str, Claim]:
-        keys = list(fingerprints)
-        held = {
-            row.key: row.fingerprint
-            for row in conn.execute(
-                sa.select(claims.c.key, claims.c.fingerprint)
-                .where(claims.c.namespace == namespace)
-                .where(claims.c.key.in_(keys))
-            )
-        }
-        result = {}
-        for key, fingerprint in fingerprints.items():
-            if key not in held:
-                result[key] = Claim.NEW
-            elif held[key] == fingerprint:
-                result[key] = Claim.SAME
-            else:
-                result[key] = Claim.DIFFERENT
-        if any(c is Claim.DIFFERENT for c in result.values()):
-            return result
-        new = [
-            {"namespace": namespace, "key": k, "fingerprint": fingerprints[k], "in_flight_since": in_flight_since}
-            for k, c in result.items()
-            if c is Claim.NEW
-        ]
-        if new:
-            conn.execute(claims.insert(), new)
-        same = [k for k, c in result.items() if c is Claim.SAME]
-        if same and in_flight_since is not None:  # a retry is written again: in flight again
-            conn.execute(
-                claims.update()
-                .where(claims.c.namespace == namespace)
-                .where(claims.c.key.in_(same))
-                .values(in_flight_since=in_flight_since)
-            )
-        return result
 
 
 def landed(conn: sa.Connection, namespace: str, key: str) -> None:

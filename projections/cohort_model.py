@@ -1,7 +1,7 @@
 """The cohort views' vocabulary and the pure rules they rest on: identity, time, and what one
 statement contributes (its *fact*). No SQL here; :mod:`projections.cohorts` stores the facts.
 
-Identity: a statement's actor is reduced to one canonical key (:func:`actor_key`); a cohort
+Identity: a statement's actor is reduced to one canonical key (:func:`schemas.agents.person_key`); a cohort
 member, an Agent object that may list several identifiers, to a set of keys
 (:func:`member_keys_of`); they match when the actor's key is in the member's set. ``mbox`` is
 canonicalised to the SHA-1 of the mailto IRI, so ``mbox`` and ``mbox_sha1sum`` of one address
@@ -17,7 +17,7 @@ The vocabulary is also published as an xAPI Profile: ``schemas/cohort_profile.js
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Iterator
 
 from events import utc_iso
@@ -44,16 +44,10 @@ def _sha1(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def actor_key(agent: Any) -> str | None:
-    """The canonical key of a statement's actor (Agent or identified Group), or None: the core's
-    :func:`schemas.agents.person_key`, in which ``mbox`` and ``mbox_sha1sum`` of one address meet."""
-    return person_key(agent)
-
-
 def member_keys_of(agent: dict[str, Any]) -> set[str]:
     """Every key a statement's actor may have and still be this member (any identifier matches).
 
-    A member's ``mbox`` yields the SHA-1 of the lower-cased address (what :func:`actor_key`
+    A member's ``mbox`` yields the SHA-1 of the lower-cased address (what :func:`schemas.agents.person_key`
     gives an ``mbox`` actor) and of the address as written (what a tool may have hashed into an
     ``mbox_sha1sum``).
     """
@@ -72,11 +66,6 @@ def member_keys_of(agent: dict[str, Any]) -> set[str]:
 
 # ---- time ----------------------------------------------------------------------------------
 
-
-
-def parse_instant(value: str) -> datetime:
-    """An accepted xAPI timestamp as an aware UTC datetime (the core's one parser)."""
-    return instant(value)
 
 
 def iso_week(day: date) -> str:
@@ -106,9 +95,9 @@ def fact_of(statement: dict[str, Any]) -> tuple[dict[str, Any], set[tuple[str, s
     if verb == VOIDED_VERB:
         return None
     try:
-        moment = parse_instant(statement.get("timestamp") or statement["stored"])
+        moment = instant(statement.get("timestamp") or statement["stored"])
     except (ValueError, TypeError):
-        moment = parse_instant(statement["stored"])
+        moment = instant(statement["stored"])
     obj = statement.get("object") or {}
     object_id = obj.get("id") if obj.get("objectType", "Activity") == "Activity" else None
     result = statement.get("result") or {}
@@ -117,7 +106,7 @@ def fact_of(statement: dict[str, Any]) -> tuple[dict[str, Any], set[tuple[str, s
     related = {(relation, iri) for relation in ("grouping", "parent") for iri in _activities(context.get(relation))}
     row = {
         "statement_id": statement["id"].lower(),
-        "actor": actor_key(statement.get("actor")),
+        "actor": person_key(statement.get("actor")),
         "object_id": object_id if isinstance(object_id, str) else None,
         "at": utc_iso(moment),
         "day": moment.date().isoformat(),
