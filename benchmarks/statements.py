@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.fixtures.broker import new_broker  # noqa: E402  (the same harness the tests use)
 from tests.fixtures.server import Lrs, free_port  # noqa: E402
 from tests.fixtures.statements_builders import statement  # noqa: E402
+from events.keyring import new_master_key  # noqa: E402
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
 
@@ -57,6 +58,7 @@ def start(mode: str, folder: Path) -> tuple[Lrs, object | None]:
         broker = new_broker()
         env["POLKU_DATABASE_URL"] = bench_database(os.environ.get("POLKU_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"))
         env["POLKU_KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
+        env["POLKU_MASTER_KEY"] = new_master_key()  # every process of the installation shares it
     env["POLKU_THREADS"] = "16"
     lrs = Lrs(env=env, port=free_port(), log_dir=folder)
     lrs.key, lrs.secret = lrs.create_credential()

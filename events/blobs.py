@@ -91,3 +91,14 @@ class BlobStore:
                 return {row.digest: bytes(row.content) for row in rows}
         except (OperationalError, DBAPIError) as exc:
             raise LogUnavailable("the blob store could not be read") from exc
+
+    def delete(self, digests: Iterable[str]) -> int:
+        """Delete attachment contents (an erasure: bytes no remaining statement references)."""
+        wanted = sorted(set(digests))
+        if not wanted:
+            return 0
+        try:
+            with self._engine.begin() as conn:
+                return conn.execute(blobs.delete().where(blobs.c.digest.in_(wanted))).rowcount
+        except (OperationalError, DBAPIError) as exc:
+            raise LogUnavailable("the attachment store is unavailable") from exc

@@ -139,3 +139,17 @@ def landed_all(conn: sa.Connection, namespace: str, keys: list[str]) -> None:
             .where(claims.c.in_flight_since.is_not(None))
             .values(in_flight_since=None)
         )
+
+
+#: The fingerprint an erased statement's id keeps: the id stays spent (a statement sent again
+#: under it is refused as different content), and nothing of the content stays.
+ERASED = "erased"
+
+
+def erased(conn: sa.Connection, namespace: str, keys: list[str]) -> None:
+    """The statements of ``keys`` were erased: their claims keep the id, not the content's hash."""
+    if keys:
+        conn.execute(
+            claims.update().where(claims.c.namespace == namespace).where(claims.c.key.in_(sorted(set(keys))))
+            .values(fingerprint=ERASED, in_flight_since=None)
+        )

@@ -120,7 +120,10 @@ def project(idle_sleep: float, partitions: str | None, metrics_port: int | None)
     if partitions:
         try:
             chosen = [int(p) for p in partitions.split(",") if p.strip()]
-            runner = Runner(services.engine, services.log, services.runner.projections, partitions=chosen, guard=services.guard)
+            runner = Runner(
+                services.engine, services.log, services.runner.projections, partitions=chosen, guard=services.guard,
+                opener=services.runner.opener,
+            )
         except ValueError as exc:
             services.close()
             raise click.BadParameter(str(exc), param_hint="--partitions") from None

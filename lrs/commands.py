@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 from events import Event, EventTooLarge, LogUnavailable, Position, utc_iso
 from events.claims import STATEMENT_IDS, Claim
+from events.sealing import COHORT_DEFINED, member_persons, persons_to_seal, seal_members, seal_statement, statement_owners
 from lrs import attachments, metrics, signatures
 from lrs.auth import authority_agent
 from lrs.comparison import fingerprint
@@ -28,7 +29,6 @@ from lrs.services import Services
 from schemas.validation import MAX_PROBLEMS, validate_statements
 from projections.log_guard import LogMismatch
 from projections.statements import STATEMENT_STORED, VOIDED_VERB
-from schemas.agents import agent_key
 from schemas.versions import is_2
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ def _write_group(services: Services, group: list[Write]) -> None:
             if untimed:
                 statement["timestamp"] = stored
     try:
-        append_and_wait(services, [e for write, _ in accepted for e in _events(write.statements, write.prints, stored)], "statements")
+        append_and_wait(services, _events(services, [s for write, _ in accepted for s in write.statements], _prints(accepted), stored), "statements")
     except RequestTooLarge:
         if len(accepted) > 1:  # one of them is too large for the log: each on its own, to find it
             for write, claims in accepted:
@@ -148,7 +148,7 @@ def _write_group(services: Services, group: list[Write]) -> None:
 
 def _append_alone(services: Services, write: Write, claims: dict[str, Claim], stored: str) -> None:
     try:
-        append_and_wait(services, _events(write.statements, write.prints, stored), "statements")
+        append_and_wait(services, _events(services, write.statements, write.prints, stored), "statements")
     except RequestTooLarge as exc:
         services.claims.release(CLAIMS, [sid for sid, c in claims.items() if c is Claim.NEW])
         write.finish(error=exc)
@@ -172,14 +172,24 @@ def _retry_advice(assigned: list[str]) -> str:
     return f"{advice} (those sent without an id were given: {shown})"
 
 
-def _events(completed: list[dict[str, Any]], prints: dict[str, str], stored: str) -> list[Event]:
-    """One ``statement.stored`` event per statement, keyed by its actor (one learner's
-    statements stay in order on the log), recorded when it was stored."""
+def _prints(accepted: list[tuple[Write, dict[str, Claim]]]) -> dict[str, str]:
+    return {sid: p for write, _ in accepted for sid, p in write.prints.items()}
+
+
+def _events(services: Services, completed: list[dict[str, Any]], prints: dict[str, str], stored: str) -> list[Event]:
+    """One ``statement.stored`` event per statement, its personal parts sealed with the keys of
+    the people they name (events/sealing.py; the keys of a whole group in one lookup), keyed by
+    the keyed hash of its actor (one learner's statements stay in order on the log, and the log's
+    keys name nobody), recorded when it was stored."""
+    try:
+        keys = services.keyring.current_keys(set().union(*(persons_to_seal(s) for s in completed)))
+    except LogUnavailable:
+        raise Unconfirmed("the key store is unavailable; retry later", cause="database") from None
     return [
         Event(
             type=STATEMENT_STORED,
-            key=agent_key(s["actor"]) or s["id"],
-            data={"statement": s, "fingerprint": prints[s["id"]]},
+            key=services.keyring.ref(statement_owners(s)[0]),
+            data=seal_statement(s, prints[s["id"]], keys),
             recorded=stored,
         )
         for s in completed
@@ -190,6 +200,7 @@ def append(services: Services, events: Sequence[Event]) -> list[Position]:
     """Append events to the log, or answer 503 when it does not accept them (or is not the log
     the views were applied from: nothing is acknowledged that could not be shown), 413 when one
     is larger than the log stores."""
+    events = [_sealed_members(services, e) if e.type == COHORT_DEFINED and "sealed" not in e.data else e for e in events]
     try:
         highest = services.guard.check()
         positions = services.log.append(list(events))
@@ -204,6 +215,16 @@ def append(services: Services, events: Sequence[Event]) -> list[Position]:
     except LogUnavailable:
         metrics.APPEND_FAILURES.labels("log_unavailable").inc()
         raise Unconfirmed("the log is unavailable; retry later", cause="log") from None
+
+
+def _sealed_members(services: Services, event: Event) -> Event:
+    """A cohort definition with each member sealed with their own key (they are personal data
+    too: an erased person leaves every cohort, in every rebuild)."""
+    try:
+        keys = services.keyring.current_keys(member_persons(event.data))
+    except LogUnavailable:
+        raise Unavailable("the key store is unavailable; retry later", cause="database") from None
+    return Event(type=event.type, key=event.key, data=seal_members(event.data, keys), id=event.id, recorded=event.recorded)
 
 
 class Unconfirmed(Unavailable):

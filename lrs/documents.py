@@ -83,6 +83,15 @@ documents = sa.Table(
 )
 
 
+def person_key_of(agent: str) -> str:
+    """The person key of a stored agent key (schemas.agents.person_key of the agent it came from)."""
+    if agent.startswith("mbox:"):
+        return "sha1:" + hashlib.sha1(agent.removeprefix("mbox:").encode("utf-8")).hexdigest()
+    if agent.startswith("mbox_sha1sum:"):
+        return "sha1:" + agent.removeprefix("mbox_sha1sum:")
+    return agent
+
+
 def _digest(parts: list[str]) -> str:
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()
 
@@ -289,6 +298,20 @@ class DocumentStore:
             query = query.where(documents.c.registration == registration)
         with _database(), self._engine.begin() as conn:
             return conn.execute(query).rowcount
+
+    def delete_person(self, person: str, agents: list[str]) -> int:
+        """Delete every State and Agent Profile document of a person (an erasure): those kept under
+        any of ``agents`` (agent keys), and those kept under a ``mailto:`` whose SHA-1 is the
+        person's (schemas.agents.person_key: an address and its hash are one person)."""
+        d = documents
+        mine = [a for a in agents if a]
+        with _database(), self._engine.begin() as conn:
+            if person.startswith("sha1:"):
+                rows = conn.execute(sa.select(d.c.agent).where(d.c.kind != ACTIVITY_PROFILE, d.c.agent.like("mbox:%")).distinct())
+                mine += [row.agent for row in rows if person_key_of(row.agent) == person]
+            if not mine:
+                return 0
+            return conn.execute(d.delete().where(d.c.kind != ACTIVITY_PROFILE, d.c.agent.in_(sorted(set(mine))))).rowcount
 
     # ---- compare-and-set ---------------------------------------------------------------------
     def _write(self, key: DocumentKey, current: Document | None, new: Document) -> bool:

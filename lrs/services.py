@@ -11,11 +11,14 @@ from flask import current_app
 from events import Log
 from events.blobs import BlobStore
 from events.claims import ClaimRegistry
+from events.keyring import Keyring
+from events.sealing import Opener
 from events.sql import SqlLog, make_engine
 from lrs import schema
 from lrs.credentials import CredentialStore
 from lrs.documents import DocumentStore
 from lrs.group_commit import WriteQueue
+from lrs.keys import master_key
 from lrs.settings import Settings
 from projections.consistency import Consistency
 from projections.log_guard import LogGuard
@@ -37,6 +40,8 @@ class Services:
     credentials: CredentialStore
     blobs: BlobStore
     documents: DocumentStore
+    #: every person's data key (crypto-shredding): seals what is written, opens what is applied
+    keyring: Keyring
     #: signs what the server hands out and takes back (``more`` tokens); one per installation
     signing_key: bytes
     #: how many request threads may wait for read-your-writes at once: the others stay free
@@ -75,6 +80,7 @@ def open_engine(settings: Settings) -> sa.Engine:
 def build_services(settings: Settings) -> Services:
     """Open the database, bring its schema to this code's revision (or insist that it is there,
     as POLKU_MIGRATE says), open the log, and wire the read and write sides."""
+    key = master_key(settings)  # before anything is opened: a missing key is a configuration error
     engine = open_engine(settings)
     try:
         schema.prepare(engine, settings.migrate)
@@ -83,18 +89,18 @@ def build_services(settings: Settings) -> Services:
         engine.dispose()
         raise
     try:
-        return _wire(settings, engine, log_)
+        return _wire(settings, engine, log_, Keyring(engine, key))
     except BaseException:  # a start that fails half-way must not leave the log's clients behind
         log_.close()
         engine.dispose()
         raise
 
 
-def _wire(settings: Settings, engine: sa.Engine, log_: Log) -> Services:
+def _wire(settings: Settings, engine: sa.Engine, log_: Log, keyring: Keyring) -> Services:
     credentials = CredentialStore(engine)
     claim_registry = ClaimRegistry(engine)
     guard = LogGuard(engine, log_)
-    runner = Runner(engine, log_, all_projections(), guard=guard)
+    runner = Runner(engine, log_, all_projections(), guard=guard, opener=Opener(keyring.keys).open)
     runner.setup()
     guard.refresh()  # the first look, before any request or batch asks
     return Services(
@@ -114,6 +120,7 @@ def _wire(settings: Settings, engine: sa.Engine, log_: Log) -> Services:
         waiters=threading.BoundedSemaphore(max(1, settings.threads - 2)),
         blobs=BlobStore(engine),
         documents=DocumentStore(engine),
+        keyring=keyring,
     )
 
 

@@ -68,6 +68,9 @@ class Settings:
     ready_max_lag: int = 10000
     ready_timeout_s: float = 2.0
     gunicorn_control_socket: str = ""
+    # personal data (issue 11): the master key that wraps every person's data key
+    master_key: str = ""
+    master_key_file: str = ""
 
     @property
     def uses_kafka(self) -> bool:

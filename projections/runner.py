@@ -59,15 +59,19 @@ class Runner:
         batch_size: int = 500,
         partitions: Iterable[int] | None = None,
         guard: LogGuard | None = None,
+        opener: Callable[[list], list] | None = None,
     ):
         """``partitions``: the log partitions this runner applies (default all), so that several
         projection workers can split a topic between them. ``guard``: when it names a problem
-        (the log is another one, or went backwards), the runner applies nothing."""
+        (the log is another one, or went backwards), the runner applies nothing. ``opener``:
+        turns each batch read into what projections apply (events/sealing.py opens the sealed
+        personal parts); default, the records as read."""
         self.engine = engine
         self.log = log_
         self.projections = list(projections)
         self.batch_size = batch_size
         self.guard = guard
+        self.opener = opener
         self.partitions = sorted(set(partitions)) if partitions is not None else list(range(log_.partitions))
         unknown = [p for p in self.partitions if not 0 <= p < log_.partitions]
         if unknown:
@@ -148,7 +152,7 @@ class Runner:
         event never stalls a projection. A database or log outage is not the event's fault and
         is raised, to be retried.
         """
-        records = self.log.read(partition, start, self.batch_size)
+        records = self._read(partition, start)
         if not records:
             return 0
         try:
@@ -166,6 +170,10 @@ class Runner:
                 return self._commit(group, partition, start, records, careful=True)
         except Exception:  # noqa: BLE001 - an event no projection code foresaw; found and set aside below
             return self._commit(group, partition, start, records, careful=True)
+
+    def _read(self, partition: int, offset: int) -> list:
+        records = self.log.read(partition, offset, self.batch_size)
+        return self.opener(records) if self.opener is not None and records else records
 
     def _commit(self, group: list[Projection], partition: int, start: int, records: list, careful: bool) -> int:
         next_offset, recorded = records[-1].offset + 1, records[-1].event.recorded or None
@@ -330,7 +338,7 @@ class Runner:
         for partition in range(self.log.partitions):
             offset, recorded = 0, None
             while True:  # until a read finds nothing: the end as it is when the replay gets there
-                records = self.log.read(partition, offset, self.batch_size)
+                records = self._read(partition, offset)
                 if not records:
                     break
                 self._replay_batch(conn, chosen, records)

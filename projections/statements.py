@@ -34,8 +34,10 @@ import sqlalchemy as sa
 
 from events import Record, claims
 from events.sql import bytewise
+from events.sealing import AGENT_ERASED, STATEMENT_SHREDDED
 from projections.base import Projection
 from schemas.agents import agent_key
+from schemas.personal import anonymise, persons_in
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,26 @@ voids = sa.Table(
     metadata,
     sa.Column("target_id", sa.String(36), primary_key=True),
     sa.Column("voiding_id", sa.String(36), nullable=False),
+)
+
+#: every identified Agent or Group a statement names (schemas.personal.persons_in): what an
+#: erasure finds a person's statements and mentions by
+statement_people = sa.Table(
+    "xapi_statement_people",
+    metadata,
+    sa.Column("statement_id", sa.String(36), sa.ForeignKey("xapi_statements.id"), primary_key=True),
+    sa.Column("person", sa.String(300), primary_key=True),
+    sa.Column("is_actor", sa.Boolean, primary_key=True),
+    sa.Index("ix_xapi_statement_people_person", "person", "is_actor", "statement_id"),
+)
+
+#: the attachments a statement carries: an erasure deletes the bytes no one else references
+statement_attachments = sa.Table(
+    "xapi_statement_attachments",
+    metadata,
+    sa.Column("statement_id", sa.String(36), sa.ForeignKey("xapi_statements.id"), primary_key=True),
+    sa.Column("sha2", sa.String(128), primary_key=True),
+    sa.Index("ix_xapi_statement_attachments_sha2", "sha2", "statement_id"),
 )
 
 statement_refs = sa.Table(
@@ -165,14 +187,46 @@ def index_terms(statement: dict[str, Any]) -> tuple[set[tuple[str, bool]], set[t
     return agents, activities
 
 
+def index_rows(statement: dict[str, Any]) -> dict[sa.Table, list[dict[str, Any]]]:
+    """The rows of every index table for one statement (not the statement row itself)."""
+    statement_id = statement["id"]
+    agents, activities = index_terms(statement)
+    hashes = sorted({a["sha2"] for a in statement.get("attachments") or [] if isinstance(a, dict) and isinstance(a.get("sha2"), str)})
+    return {
+        statement_agents: [{"statement_id": statement_id, "agent": k, "is_primary": p} for k, p in sorted(agents)],
+        statement_activities: [{"statement_id": statement_id, "activity": a, "is_primary": p} for a, p in sorted(activities)],
+        statement_people: [{"statement_id": statement_id, "person": k[:300], "is_actor": a} for k, a in sorted(persons_in(statement))],
+        statement_attachments: [{"statement_id": statement_id, "sha2": h} for h in hashes],
+    }
+
+
+#: the index tables, children of ``xapi_statements``
+INDEX_TABLES = (statement_agents, statement_activities, statement_people, statement_attachments)
+
+
 # ---- the projection ----------------------------------------------------------------------
 
 class StatementStore(Projection):
     name = "statements"
-    event_types = frozenset({STATEMENT_STORED})
+    event_types = frozenset({STATEMENT_STORED, STATEMENT_SHREDDED, AGENT_ERASED})
     metadata = metadata
 
     def apply_batch(self, conn: sa.Connection, records: list[Record]) -> None:
+        """Runs of stored statements go set-wise (:meth:`_apply_stored`); a shredded statement or an
+        erasure ends a run and is applied on its own, in log order."""
+        run: list[Record] = []
+        for record in records:
+            if record.event.type == STATEMENT_STORED:
+                run.append(record)
+                continue
+            if run:
+                self._apply_stored(conn, run)
+                run = []
+            self.apply(conn, record)
+        if run:
+            self._apply_stored(conn, run)
+
+    def _apply_stored(self, conn: sa.Connection, records: list[Record]) -> None:
         """The batch in one insert per table: one lookup of the ids already stored and of those
         already voided, then the rows of every new statement that neither voids nor references
         another. Those few go one by one after the rest, as :meth:`apply` does; the result is the
@@ -185,8 +239,7 @@ class StatementStore(Projection):
         held = dict(conn.execute(sa.select(s.c.id, s.c.fingerprint).where(s.c.id.in_(ids))).all())
         voided = set(conn.scalars(sa.select(voids.c.target_id).where(voids.c.target_id.in_(ids))))
         rows: list[dict[str, Any]] = []
-        agent_rows: list[dict[str, Any]] = []
-        activity_rows: list[dict[str, Any]] = []
+        index: dict[sa.Table, list[dict[str, Any]]] = {table: [] for table in INDEX_TABLES}
         later: list[Record] = []
         for record, statement, fingerprint in batch:
             statement_id = statement["id"]
@@ -200,16 +253,22 @@ class StatementStore(Projection):
                 later.append(record)
                 continue
             rows.append(_row(statement, fingerprint, voided=statement_id in voided, voids_id=None))
-            agents, activities = index_terms(statement)
-            agent_rows += [{"statement_id": statement_id, "agent": k, "is_primary": p} for k, p in sorted(agents)]
-            activity_rows += [{"statement_id": statement_id, "activity": a, "is_primary": p} for a, p in sorted(activities)]
-        for table, table_rows in ((statements, rows), (statement_agents, agent_rows), (statement_activities, activity_rows)):
+            for table, table_rows in index_rows(statement).items():
+                index[table] += table_rows
+        for table, table_rows in ((statements, rows), *index.items()):
             if table_rows:
                 conn.execute(table.insert(), table_rows)
         for record in later:
             self.apply(conn, record)
 
     def apply(self, conn: sa.Connection, record: Record) -> None:
+        if record.event.type == AGENT_ERASED:
+            erase_person(conn, record.event.data)
+            return
+        if record.event.type == STATEMENT_SHREDDED:
+            claims.landed(conn, claims.STATEMENT_IDS, str(record.event.data["statement"].get("id", "")).lower())
+            _void_only(conn, record.event.data["statement"])
+            return
         data = record.event.data
         statement = data["statement"]
         statement_id = statement["id"]
@@ -227,28 +286,69 @@ class StatementStore(Projection):
             conn.execute(sa.select(voids.c.target_id).where(voids.c.target_id == statement_id)).first() is not None
         )
         conn.execute(statements.insert(), [_row(statement, data["fingerprint"], voided=voided, voids_id=target)])
-        agents, activities = index_terms(statement)
-        if agents:
-            conn.execute(
-                statement_agents.insert(),
-                [{"statement_id": statement_id, "agent": k, "is_primary": p} for k, p in sorted(agents)],
-            )
-        if activities:
-            conn.execute(
-                statement_activities.insert(),
-                [{"statement_id": statement_id, "activity": a, "is_primary": p} for a, p in sorted(activities)],
-            )
+        for table, table_rows in index_rows(statement).items():
+            if table_rows:
+                conn.execute(table.insert(), table_rows)
         if referenced is not None:
             _link(conn, statement_id, referenced)
         if target is not None:
-            if conn.execute(sa.select(voids.c.target_id).where(voids.c.target_id == target)).first() is None:
-                conn.execute(voids.insert().values(target_id=target, voiding_id=statement_id))
-            conn.execute(
-                statements.update()
-                .where(statements.c.id == target)
-                .where(statements.c.voids.is_(None))
-                .values(voided=True)
-            )
+            _void(conn, target, statement_id)
+
+
+def _void(conn: sa.Connection, target: str, voiding_id: str) -> None:
+    """Mark ``target`` voided by ``voiding_id`` (remembered if the target has not arrived yet)."""
+    if conn.execute(sa.select(voids.c.target_id).where(voids.c.target_id == target)).first() is None:
+        conn.execute(voids.insert().values(target_id=target, voiding_id=voiding_id))
+    conn.execute(statements.update().where(statements.c.id == target).where(statements.c.voids.is_(None)).values(voided=True))
+
+
+def _void_only(conn: sa.Connection, statement: dict[str, Any]) -> None:
+    """A statement whose actor was erased before it was applied (``statement.shredded``): it is not
+    stored, but if it voids another statement, that one stays voided -- as it is in a view that
+    applied the statement and then erased its actor."""
+    obj = statement.get("object") or {}
+    if statement.get("verb", {}).get("id") == VOIDED_VERB and obj.get("objectType") == "StatementRef" and obj.get("id"):
+        _void(conn, str(obj["id"]).lower(), str(statement.get("id", "")).lower())
+
+
+def erase_person(conn: sa.Connection, data: dict[str, Any]) -> tuple[int, int]:
+    """Apply an ``agent.erased`` event: the person's own statements leave the store (what they
+    voided stays voided), and where they appear in someone else's statement the anonymous agent
+    takes their place. Returns (statements removed, statements anonymised). An erasure whose
+    identity can no longer be opened (its key is deleted: a rebuild) finds nothing to do: the
+    person's parts of the log were never readable to this rebuild."""
+    identity = data.get("identity")
+    if not isinstance(identity, dict) or not identity.get("person"):
+        return 0, 0
+    person = str(identity["person"])[:300]
+    p = statement_people
+    own = sorted(set(conn.scalars(sa.select(p.c.statement_id).where(p.c.person == person, p.c.is_actor.is_(True)))))
+    for chunk in _chunks(own):
+        claims.erased(conn, claims.STATEMENT_IDS, chunk)
+        for table in INDEX_TABLES:
+            conn.execute(table.delete().where(table.c.statement_id.in_(chunk)))
+        conn.execute(statement_refs.delete().where(statement_refs.c.statement_id.in_(chunk)))
+        conn.execute(statements.delete().where(statements.c.id.in_(chunk)))
+    named = sorted(set(conn.scalars(sa.select(p.c.statement_id).where(p.c.person == person))) - set(own))
+    for statement_id in named:
+        body = conn.execute(sa.select(statements.c.body).where(statements.c.id == statement_id)).scalar()
+        if body is None:
+            continue
+        changed, _ = anonymise(json.loads(body), {person})
+        conn.execute(
+            statements.update().where(statements.c.id == statement_id).values(body=json.dumps(changed, separators=(",", ":"), ensure_ascii=False))
+        )
+        for table, table_rows in index_rows(changed).items():
+            if table in (statement_agents, statement_people):
+                conn.execute(table.delete().where(table.c.statement_id == statement_id))
+                if table_rows:
+                    conn.execute(table.insert(), table_rows)
+    return len(own), len(named)
+
+
+def _chunks(ids: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
 
 
 def _row(statement: dict[str, Any], fingerprint: str, voided: bool, voids_id: str | None) -> dict[str, Any]:
@@ -330,6 +430,20 @@ class StatementReader:
     """Reads the statement store; never writes."""
 
     engine: sa.Engine
+
+    def held_of(self, person: str) -> tuple[int, int, list[str]]:
+        """What an erasure of ``person`` (a person key) reaches: their own statements, the other
+        statements that name them, and the attachments (sha2) only their own statements carry."""
+        p, a = statement_people, statement_attachments
+        own = sa.select(p.c.statement_id).where(p.c.person == person[:300], p.c.is_actor.is_(True))
+        with self.engine.connect() as conn:
+            own_count = conn.execute(sa.select(sa.func.count()).select_from(own.subquery())).scalar() or 0
+            named = conn.execute(
+                sa.select(sa.func.count(sa.distinct(p.c.statement_id))).where(p.c.person == person[:300], p.c.statement_id.not_in(own))
+            ).scalar() or 0
+            theirs = set(conn.scalars(sa.select(a.c.sha2).where(a.c.statement_id.in_(own))))
+            shared = set(conn.scalars(sa.select(a.c.sha2).where(a.c.sha2.in_(sorted(theirs)), a.c.statement_id.not_in(own)))) if theirs else set()
+        return own_count, named, sorted(theirs - shared)
 
     def get(self, statement_id: str, *, voided: bool | None, authority: str | None = None) -> dict[str, Any] | None:
         """The statement with ``statement_id`` if its voided state is ``voided`` (None: either) and,

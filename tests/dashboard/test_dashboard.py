@@ -14,6 +14,7 @@ import pytest
 from lrs.app import create_app
 from lrs.credentials import credentials
 from lrs.settings import Settings
+from tests.fixtures.databases import MASTER_KEY
 
 NS = "https://example.com/dash"
 V2 = {"X-Experience-API-Version": "2.0.0"}
@@ -43,7 +44,7 @@ class Polku:
 @pytest.fixture
 def polku(database_url):
     """A Polku in process with one programme and one cohort, on SQLite and on PostgreSQL."""
-    app = create_app(Settings(database_url=database_url, run_projections=True, threads=4))
+    app = create_app(Settings(database_url=database_url, master_key=MASTER_KEY, run_projections=True, threads=4))
     polku = Polku(app)
     items = [
         {"activity": f"{NS}/day-1", "title": "Coaching day 1", "kind": "coaching-day", "required": True, "due": "2026-02-03"},

@@ -11,6 +11,7 @@ import requests
 
 from tests.fixtures.server import POLKU, ROOT, free_port
 from tests.fixtures.statements_builders import statement
+from tests.fixtures.databases import MASTER_KEY
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
 
@@ -87,26 +88,26 @@ def _invoke(database_url: str, *args: str, **env: str):
 
     from lrs.cli import main
 
-    return CliRunner().invoke(main, list(args), env={"POLKU_DATABASE_URL": database_url, **env})
+    return CliRunner().invoke(main, list(args), env={"POLKU_DATABASE_URL": database_url, "POLKU_MASTER_KEY": MASTER_KEY, **env})
 
 
 def test_db_upgrade_says_what_it_applied_and_then_that_it_is_up_to_date(database_url):
     first = _invoke(database_url, "db", "upgrade")
     assert first.exit_code == 0, first.output
-    assert all(f"applied {r}" in first.output for r in ("0001", "0002", "0003", "0004"))
+    assert all(f"applied {r}" in first.output for r in ("0001", "0002", "0003", "0004", "0005"))
     again = _invoke(database_url, "db", "upgrade")
     assert again.exit_code == 0, again.output
-    assert "up to date at 0004" in again.output and "applied" not in again.output
+    assert "up to date at 0005" in again.output and "applied" not in again.output
 
 
 def test_db_current_shows_the_revision_and_the_head(database_url):
     before = _invoke(database_url, "db", "current")
     assert before.exit_code == 0, before.output
-    assert before.output.splitlines()[:2] == ["current: (none)", "head:    0004"]
+    assert before.output.splitlines()[:2] == ["current: (none)", "head:    0005"]
     assert "polku db upgrade" in before.output
     _invoke(database_url, "db", "upgrade")
     after = _invoke(database_url, "db", "current")
-    assert after.output.splitlines() == ["current: 0004", "head:    0004", "up to date"]
+    assert after.output.splitlines() == ["current: 0005", "head:    0005", "up to date"]
 
 
 def test_serve_in_check_mode_refuses_a_database_that_is_behind_and_names_polku_db_upgrade(database_url):
@@ -117,7 +118,7 @@ def test_serve_in_check_mode_refuses_a_database_that_is_behind_and_names_polku_d
 
 def test_serve_and_project_started_at_once_on_a_fresh_database_both_come_up(tmp_path, database_url):
     """The race this replaced: both used to CREATE TABLE at once, and one died of it."""
-    env = _env(tmp_path) | {"POLKU_DATABASE_URL": database_url}
+    env = _env(tmp_path) | {"POLKU_DATABASE_URL": database_url, "POLKU_MASTER_KEY": MASTER_KEY}
     port = free_port()
     commands = {"serve": ["serve", "--port", str(port)], "project": ["project"]}
     outputs = {name: open(tmp_path / f"{name}.log", "w") for name in commands}

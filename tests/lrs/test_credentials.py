@@ -19,6 +19,7 @@ from lrs.app import create_app
 from lrs.cli import main
 from lrs.credentials import CredentialError, parse_expiry
 from lrs.settings import Settings
+from tests.fixtures.databases import MASTER_KEY
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
 
@@ -176,7 +177,7 @@ def test_expires_in_the_past_or_unreadable_is_refused(text):
 # ---- the command --------------------------------------------------------------------------
 
 def _polku(database_url: str, *args: str):
-    return CliRunner().invoke(main, list(args), env={"POLKU_DATABASE_URL": database_url})
+    return CliRunner().invoke(main, list(args), env={"POLKU_DATABASE_URL": database_url, "POLKU_MASTER_KEY": MASTER_KEY})
 
 
 def test_credentials_list_of_none_says_so(sqlite_url):

@@ -14,17 +14,18 @@ from lrs.app import create_app
 from lrs.cli import DEMO_DATABASE_URL, main
 from lrs.settings import Settings
 from projections.cohorts import programmes
+from tests.fixtures.databases import MASTER_KEY
 from tests.fixtures.statements_builders import statement
 
 SMALL = ["--members", "2", "--now", "2026-06-17T15:00:00Z"]
 
 
 def polku(database_url: str, *args: str):
-    return CliRunner().invoke(main, list(args), env={"POLKU_DATABASE_URL": database_url})
+    return CliRunner().invoke(main, list(args), env={"POLKU_DATABASE_URL": database_url, "POLKU_MASTER_KEY": MASTER_KEY})
 
 
 def post_a_real_statement(database_url: str) -> None:
-    app = create_app(Settings(database_url=database_url, run_projections=True))
+    app = create_app(Settings(database_url=database_url, master_key=MASTER_KEY, run_projections=True))
     services = app.extensions["polku"]
     try:
         credential, secret = services.credentials.create("lms", {"all"})

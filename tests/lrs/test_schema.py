@@ -18,6 +18,7 @@ from lrs import schema
 from lrs.app import create_app
 from lrs.services import build_services
 from lrs.settings import Settings, SettingsError
+from tests.fixtures.databases import MASTER_KEY
 from tests.fixtures.server import POLKU, ROOT
 
 
@@ -76,7 +77,7 @@ def test_the_initial_revision_downgrades_to_an_empty_database(engine):
 
 # ---- upgrade, current, check --------------------------------------------------------------------
 
-REVISIONS = ["0001", "0002", "0003", "0004"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005"]
 
 
 def test_upgrade_applies_the_pending_revisions_once_and_then_nothing(blank_engine):
@@ -150,7 +151,7 @@ def test_threads_upgrading_a_fresh_database_at_once_all_succeed(database_url):
 
 
 def test_processes_running_polku_db_upgrade_at_once_on_a_fresh_database_all_succeed(database_url):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POLKU_")} | {"POLKU_DATABASE_URL": database_url}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLKU_")} | {"POLKU_DATABASE_URL": database_url, "POLKU_MASTER_KEY": MASTER_KEY}
     procs = [
         subprocess.Popen(POLKU + ["db", "upgrade"], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for _ in range(4)
@@ -169,7 +170,7 @@ def test_processes_running_polku_db_upgrade_at_once_on_a_fresh_database_all_succ
 # ---- at start-up ----------------------------------------------------------------------------------
 
 def test_services_in_auto_mode_migrate_a_fresh_database(database_url):
-    services = build_services(Settings(database_url=database_url, run_projections=False))
+    services = build_services(Settings(database_url=database_url, master_key=MASTER_KEY, run_projections=False))
     try:
         schema.check(services.engine)
         assert services.credentials.list() == []
@@ -179,12 +180,12 @@ def test_services_in_auto_mode_migrate_a_fresh_database(database_url):
 
 def test_services_in_check_mode_refuse_a_database_that_is_behind_naming_polku_db_upgrade(blank_engine, database_url):
     with pytest.raises(schema.SchemaBehind, match="polku db upgrade"):
-        build_services(Settings(database_url=database_url, migrate="check"))
+        build_services(Settings(database_url=database_url, master_key=MASTER_KEY, migrate="check"))
     assert tables(blank_engine) == set(), "check mode changes nothing"
 
 
 def test_services_in_check_mode_start_on_a_database_at_head(engine, database_url):
-    services = build_services(Settings(database_url=database_url, migrate="check", run_projections=False))
+    services = build_services(Settings(database_url=database_url, master_key=MASTER_KEY, migrate="check", run_projections=False))
     services.close()
 
 
@@ -192,11 +193,11 @@ def test_services_in_check_mode_start_on_a_database_at_head(engine, database_url
 def test_services_refuse_a_database_ahead_of_the_code_in_either_mode(engine, database_url, migrate):
     stamp(engine, "9999_from_the_future")
     with pytest.raises(schema.SchemaAhead, match="older than the database"):
-        build_services(Settings(database_url=database_url, migrate=migrate))
+        build_services(Settings(database_url=database_url, master_key=MASTER_KEY, migrate=migrate))
 
 
 def test_the_app_factory_migrates_a_fresh_database(database_url):
-    app = create_app(Settings(database_url=database_url, run_projections=False))
+    app = create_app(Settings(database_url=database_url, master_key=MASTER_KEY, run_projections=False))
     try:
         assert app.test_client().get("/xapi/about").status_code == 200
         schema.check(app.extensions["polku"].engine)

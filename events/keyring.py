@@ -1,0 +1,206 @@
+"""The keyring: one data key per person, kept in the database, wrapped by the master key.
+
+Crypto-shredding (DESIGN invariant 11): the personal parts of an event are sealed with the data
+key of the person they identify (events/sealing.py); the keys never go to the log. Erasing a
+person retires their keys (from then on nothing new is sealed with them, and a projection opens
+with them only the erasure event itself) and, once every projection has applied the erasure,
+deletes them: every copy of their events, on every replica and in every backup of the log, is
+then unreadable.
+
+- A key row: ``kid`` (random, named by each sealed part), ``person`` (a keyed hash of the person's
+  identity, :meth:`Keyring.ref`, never the identifier itself), the key wrapped with AES-GCM under
+  the master key (the person's ref as associated data, so a row cannot be moved to another
+  person), when it was made and when it was retired.
+- At most one key per person is current (not retired): a partial unique index decides when two
+  writers make one at once.
+- Lookups are one query per batch (:meth:`current_keys` for a group of writes, :meth:`keys` for
+  a batch of records); unwrapped keys are cached by kid, so a busy person costs an index lookup,
+  never an unwrap. Whether a key is retired is always read from the database, never cached: a
+  retirement holds from the next batch in every process.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Iterable
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from events.envelope import utc_iso
+from events.log import LogUnavailable
+
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
+
+data_keys = sa.Table(
+    "polku_data_keys",
+    metadata,
+    sa.Column("kid", sa.String(32), primary_key=True),
+    sa.Column("person", sa.String(64), nullable=False),
+    sa.Column("wrapped", sa.String(120), nullable=False),
+    sa.Column("created", sa.String(40), nullable=False),
+    sa.Column("retired", sa.String(40), nullable=True),
+    sa.Index("ix_polku_data_keys_person", "person"),
+    sa.Index(
+        "ix_polku_data_keys_current", "person", unique=True,
+        sqlite_where=sa.text("retired IS NULL"), postgresql_where=sa.text("retired IS NULL"),
+    ),
+)
+
+#: Unwrapped keys kept per process (32 bytes each, plus the ref).
+CACHE_SIZE = 100_000
+
+
+class MasterKeyError(ValueError):
+    """The master key is missing or not 32 bytes of base64."""
+
+
+def parse_master_key(text: str) -> bytes:
+    """A master key as configured: 32 bytes in base64 (standard or URL-safe alphabet)."""
+    cleaned = text.strip()
+    try:
+        raw = base64.urlsafe_b64decode(cleaned.replace("+", "-").replace("/", "_") + "=" * (-len(cleaned) % 4))
+    except (ValueError, TypeError):
+        raw = b""
+    if len(raw) != 32:
+        raise MasterKeyError("the master key must be 32 random bytes in base64 (make one with `polku keys new-master-key`)")
+    return raw
+
+
+def new_master_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+@dataclass(frozen=True)
+class DataKey:
+    kid: str
+    ref: str
+    key: bytes
+    retired: bool = False
+
+
+class Keyring:
+    def __init__(self, engine: sa.Engine, master_key: bytes) -> None:
+        if len(master_key) != 32:
+            raise MasterKeyError("the master key must be 32 bytes")
+        self._engine = engine
+        self._wrap = AESGCM(_derive(master_key, b"polku data key wrapping"))
+        self._hash_key = _derive(master_key, b"polku person reference")
+        self._cache: dict[str, tuple[str, bytes]] = {}  # kid -> (ref, key)
+        self._lock = threading.Lock()
+
+    # ---- identities ---------------------------------------------------------------------
+    def ref(self, person: str) -> str:
+        """The keyed hash of a person key (schemas.agents.person_key): what the key table, the
+        log's event keys and the erasure record hold instead of the identifier. Without the master
+        key it cannot be turned back into the identifier, nor made from one."""
+        return hmac.new(self._hash_key, person.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    # ---- sealing side -------------------------------------------------------------------
+    def current_keys(self, persons: Iterable[str]) -> dict[str, DataKey]:
+        """The current key of each person (made now for those who have none), in one query
+        (and one insert when some are new)."""
+        refs = {self.ref(p): p for p in set(persons)}
+        if not refs:
+            return {}
+        for _attempt in range(5):
+            try:
+                found = self._current(refs)
+                missing = [ref for ref in refs if ref not in found]
+                if missing:
+                    self._make(missing)
+                    found.update(self._current({r: refs[r] for r in missing}))
+                return {refs[ref]: key for ref, key in found.items()}
+            except IntegrityError:
+                continue  # another writer made one of these keys at the same moment: read it
+            except (OperationalError, DBAPIError) as exc:
+                raise LogUnavailable("the key store is unavailable") from exc
+        raise LogUnavailable("the key store is too contended; retry")
+
+    def _current(self, refs: dict[str, str]) -> dict[str, DataKey]:
+        query = sa.select(data_keys.c.kid, data_keys.c.person, data_keys.c.wrapped).where(
+            data_keys.c.person.in_(sorted(refs)), data_keys.c.retired.is_(None)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return {row.person: DataKey(row.kid, row.person, self._unwrapped(row.kid, row.person, row.wrapped)) for row in rows}
+
+    def _make(self, refs: list[str]) -> None:
+        created = utc_iso()
+        rows = []
+        for ref in refs:
+            kid = secrets.token_hex(16)
+            nonce = os.urandom(12)
+            wrapped = nonce + self._wrap.encrypt(nonce, AESGCM.generate_key(bit_length=256), ref.encode("ascii"))
+            rows.append({"kid": kid, "person": ref, "wrapped": base64.b64encode(wrapped).decode("ascii"), "created": created})
+        with self._engine.begin() as conn:
+            conn.execute(data_keys.insert(), rows)
+
+    # ---- opening side -------------------------------------------------------------------
+    def keys(self, kids: Iterable[str]) -> dict[str, DataKey]:
+        """The keys still held among ``kids`` (one query), retired ones marked; a kid missing from
+        the answer was deleted: what it sealed is unreadable."""
+        wanted = sorted(set(kids))
+        if not wanted:
+            return {}
+        query = sa.select(data_keys.c.kid, data_keys.c.person, data_keys.c.wrapped, data_keys.c.retired).where(
+            data_keys.c.kid.in_(wanted)
+        )
+        try:
+            with self._engine.connect() as conn:
+                rows = conn.execute(query).all()
+        except (OperationalError, DBAPIError) as exc:
+            raise LogUnavailable("the key store is unavailable") from exc
+        return {
+            row.kid: DataKey(row.kid, row.person, self._unwrapped(row.kid, row.person, row.wrapped), retired=row.retired is not None)
+            for row in rows
+        }
+
+    def _unwrapped(self, kid: str, ref: str, wrapped: str) -> bytes:
+        with self._lock:
+            hit = self._cache.get(kid)
+        if hit is not None:
+            return hit[1]
+        raw = base64.b64decode(wrapped)
+        key = self._wrap.decrypt(raw[:12], raw[12:], ref.encode("ascii"))
+        with self._lock:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[kid] = (ref, key)
+        return key
+
+    # ---- erasure ------------------------------------------------------------------------
+    def retire(self, conn: sa.Connection, ref: str) -> list[str]:
+        """Retire every key of the person ``ref`` (in ``conn``'s transaction); return their kids."""
+        kids = [row.kid for row in conn.execute(sa.select(data_keys.c.kid).where(data_keys.c.person == ref).order_by(data_keys.c.kid))]
+        if kids:
+            conn.execute(data_keys.update().where(data_keys.c.kid.in_(kids), data_keys.c.retired.is_(None)).values(retired=utc_iso()))
+        return kids
+
+    def shred(self, conn: sa.Connection, kids: list[str]) -> int:
+        """Delete keys for good (in ``conn``'s transaction): what they sealed is unreadable."""
+        if not kids:
+            return 0
+        deleted = conn.execute(data_keys.delete().where(data_keys.c.kid.in_(kids))).rowcount
+        with self._lock:
+            for kid in kids:
+                self._cache.pop(kid, None)
+        return deleted
+
+    def forget(self, kids: Iterable[str]) -> None:
+        """Drop keys from this process's cache (another process shredded them)."""
+        with self._lock:
+            for kid in kids:
+                self._cache.pop(kid, None)
+
+
+def _derive(master_key: bytes, purpose: bytes) -> bytes:
+    """A key for one purpose from the master key (HMAC-SHA256 as a PRF, as HKDF-Expand's first block)."""
+    return hmac.new(master_key, purpose + b"\x01", hashlib.sha256).digest()

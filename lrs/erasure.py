@@ -1,0 +1,152 @@
+"""Erasing a person (GDPR Art. 17): the command behind ``DELETE /api/v1/agents`` and ``polku erase``.
+
+1. Count what the erasure reaches (their statements, the statements naming them, their documents,
+   the attachments only they referenced) and record the erasure (who asked, when, the person's
+   keyed hash -- never the identifier) in ``polku_erasures``.
+2. Retire the person's data keys: nothing new is sealed with them, and projections open with them
+   only the erasure event.
+3. Append ``agent.erased`` (keyed by the person's hash, so it follows their events in their
+   partition) holding their identity sealed with their own key; every projection applies it:
+   their statements leave every view, the anonymous agent takes their place in other people's
+   statements, they leave every cohort. A rebuild honours it: their parts of the log can no longer
+   be opened.
+4. Delete their State and Agent Profile documents and the attachment bytes only they referenced.
+5. Once every projection has applied the event, delete the keys (crypto-shredding): every copy of
+   their events, on every replica and in every backup of the log, is unreadable. If the
+   projections have not applied it within the wait, the erasure stays ``pending`` and
+   :func:`finish_pending` (run by every projection runner's host) completes it.
+
+Erasing again is harmless: it finds nothing more and answers the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from events import Event, utc_iso
+from events.sealing import AGENT_ERASED, seal_identity
+from lrs.commands import append
+from lrs.services import Services
+from schemas.agents import agent_key, person_key
+
+log = logging.getLogger(__name__)
+
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
+
+erasures = sa.Table(
+    "polku_erasures",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("person", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("requested", sa.String(40), nullable=False),
+    sa.Column("requested_by", sa.String(200), nullable=False),
+    sa.Column("finished", sa.String(40), nullable=True),
+    sa.Column("kids", sa.Text, nullable=False),
+    sa.Column("statements", sa.Integer, nullable=False),
+    sa.Column("mentions", sa.Integer, nullable=False),
+    sa.Column("documents", sa.Integer, nullable=False),
+    sa.Column("attachments", sa.Integer, nullable=False),
+    # where the agent.erased event sits on the log, once appended
+    sa.Column("log_partition", sa.Integer, nullable=True),
+    sa.Column("log_offset", sa.BigInteger, nullable=True),
+    sa.Index("ix_polku_erasures_person", "person", "requested"),
+)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What an erasure did: its id (the ``agent.erased`` event's), the counts, and whether every
+    projection has applied it and the keys are deleted (``done``) or that is still to come."""
+
+    id: str
+    person: str
+    statements: int
+    mentions: int
+    documents: int
+    attachments: int
+    keys_deleted: int
+    status: str
+    requested: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def erase(services: Services, agent: dict[str, Any], requested_by: str, wait_s: float | None = None) -> Summary:
+    """Erase the person ``agent`` identifies (an Agent, checked by the caller)."""
+    person = person_key(agent)
+    if person is None:
+        raise ValueError("agent: an Agent with an identifier is required")
+    keyring = services.keyring
+    ref = keyring.ref(person)
+    own, named, sole_attachments = services.statements.held_of(person)
+    current = keyring.current_keys([person])[person]  # the key that seals who is erased (retired below)
+    event_id = str(uuid.uuid4())
+    requested = utc_iso()
+    with services.engine.begin() as conn:
+        kids = keyring.retire(conn, ref)
+        conn.execute(
+            erasures.insert().values(
+                id=event_id, person=ref, kind="request", requested=requested, requested_by=requested_by[:200],
+                kids=json.dumps(kids), statements=own, mentions=named, documents=0, attachments=0,
+            )
+        )
+    identity = {"person": person, "agents": sorted({k for k in (agent_key(agent),) if k})}
+    event = Event(type=AGENT_ERASED, key=ref, data=seal_identity(ref, identity, current, kids), id=event_id, recorded=requested)
+    positions = append(services, [event])
+    documents = services.documents.delete_person(person, identity["agents"])
+    attachments = services.blobs.delete(sole_attachments)
+    with services.engine.begin() as conn:
+        conn.execute(
+            erasures.update().where(erasures.c.id == event_id).values(
+                documents=documents, attachments=attachments, log_partition=positions[0].partition, log_offset=positions[0].offset
+            )
+        )
+    if services.settings.projections_in_process:
+        services.runner.apply_now()
+    wait = services.settings.consistency_wait_s if wait_s is None else wait_s
+    applied = all(services.consistency.wait_for(p.name, positions, wait) for p in services.runner.projections)
+    deleted = _finish(services, event_id, kids) if applied else 0
+    log.info("erasure %s: %d statements, %d mentions, %d documents, %d attachments; %s",
+             event_id, own, named, documents, attachments, "done" if applied else "pending")
+    return Summary(event_id, ref, own, named, documents, attachments, deleted, "done" if applied else "pending", requested)
+
+
+def _finish(services: Services, event_id: str, kids: list[str]) -> int:
+    with services.engine.begin() as conn:
+        deleted = services.keyring.shred(conn, kids)
+        conn.execute(erasures.update().where(erasures.c.id == event_id).where(erasures.c.finished.is_(None)).values(finished=utc_iso()))
+    return deleted
+
+
+def finish_pending(services: Services, applied: dict[tuple[str, int], int]) -> int:
+    """Delete the keys of erasures every projection has applied (``applied``: (projection,
+    partition) -> next offset); return how many erasures finished. Cheap when none is pending."""
+    with services.engine.connect() as conn:
+        pending = conn.execute(
+            sa.select(erasures.c.id, erasures.c.kids, erasures.c.log_partition, erasures.c.log_offset)
+            .where(erasures.c.finished.is_(None), erasures.c.log_offset.is_not(None))
+        ).all()
+    finished = 0
+    for row in pending:
+        if all(applied.get((p.name, row.log_partition), 0) > row.log_offset for p in services.runner.projections):
+            _finish(services, row.id, json.loads(row.kids))
+            finished += 1
+    return finished
+
+
+def history(services: Services, limit: int = 100) -> list[dict[str, Any]]:
+    """The erasure record, newest first: what an auditor sees (no identifier, only the keyed hash)."""
+    with services.engine.connect() as conn:
+        rows = conn.execute(sa.select(erasures).order_by(erasures.c.requested.desc()).limit(limit)).all()
+    return [
+        {k: v for k, v in row._mapping.items() if k != "kids"} | {"keys": len(json.loads(row.kids))}
+        for row in rows
+    ]
