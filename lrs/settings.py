@@ -68,6 +68,8 @@ class Settings:
     ready_max_lag: int = 10000
     ready_timeout_s: float = 2.0
     gunicorn_control_socket: str = ""
+    # personal data (issue 11): the most statements one export of a person may hold
+    export_max_statements: int = 100000
 
     @property
     def uses_kafka(self) -> bool:
