@@ -243,13 +243,17 @@ def _version() -> str:
 
 # ---- the ZIP form ----------------------------------------------------------------------------
 
-def write_zip(export: Export, services: Services, out: IO[bytes]) -> None:
-    """``export.json`` and ``attachments/<sha2>`` for each attachment content Polku keeps."""
+def write_zip(export: Export, services: Services, out: IO[bytes]) -> int:
+    """``export.json`` and ``attachments/<sha2>`` for each attachment content Polku keeps; how
+    many contents it wrote."""
+    written = 0
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("export.json", to_json(export.document))
         for digest in export.attachments:
             for held, content in services.blobs.get([digest]).items():  # one at a time: bounded memory
                 archive.writestr(f"attachments/{held}", content)
+                written += 1
+    return written
 
 
 def to_json(document: dict[str, Any], indent: int | None = None) -> bytes:
