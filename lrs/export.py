@@ -41,7 +41,7 @@ from importlib import metadata
 from typing import IO, Any
 
 from events import utc_iso
-from lrs import statement_queries
+from lrs import formats, statement_queries
 from lrs.api_schemas import AgentSchema, EngagementView, ProgressView, SuccessView
 from lrs.attachments import attachments_of
 from lrs.documents import AGENT_PROFILE, STATE, Listed
@@ -115,14 +115,14 @@ def _too_many(limit: int) -> RequestTooLarge:
 
 def _statements(services: Services, key: str, limit: int) -> list[dict[str, Any]]:
     """Every page of the Statement API's query ``agent=key&related_agents=true&format=exact``."""
-    query = {"agent": key, "related_agents": True, "format": "exact"}
+    query: dict[str, Any] = {"agent": key, "related_agents": True, "format": "exact"}
     wanted = statement_queries.statement_filter(query)
     page_size = services.settings.max_page_size
     found: list[dict[str, Any]] = []
     after = None
     while True:
         page = services.statements.query(wanted, page_size, after)
-        found += page.statements  # format=exact: as stored (lrs.formats)
+        found += [formats.apply(statement, query["format"]) for statement in page.statements]
         if len(found) > limit:
             raise _too_many(limit)
         if page.next_after is None:
