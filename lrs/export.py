@@ -132,13 +132,11 @@ def _statements(services: Services, key: str, limit: int) -> list[dict[str, Any]
 
 def _voided(services: Services, key: str, statements: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
     """The voided statements that name the person: targets of the voiding statements found."""
-    targets: list[str] = []
+    targets: dict[str, None] = {}  # in the order of the voiding statements, once each
     for statement in statements:
         obj = statement.get("object") or {}
         if statement["verb"]["id"] == VOIDED_VERB and obj.get("objectType") == "StatementRef" and obj.get("id"):
-            target = str(obj["id"]).lower()
-            if target not in targets:
-                targets.append(target)
+            targets.setdefault(str(obj["id"]).lower())
     voided = []
     for target in targets:
         statement = services.statements.get(target, voided=True)
