@@ -660,6 +660,37 @@ def _demo_in_process(settings: Settings, run, check_mixing: bool) -> bool:
         services.close()
 
 
+@main.command("export")
+@click.option("--agent", "agent", required=True, help='The person: an Agent as JSON, e.g. \'{"mbox": "mailto:aino@example.org"}\'.')
+@click.option("--zip", "zip_path", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write a ZIP (export.json and attachments/<sha2>) to this file instead of JSON to stdout.")
+def export_command(agent: str, zip_path: str | None) -> None:
+    """Everything Polku holds about one person, as GET /api/v1/agents/export returns it."""
+    import os
+
+    from lrs import export
+    from lrs.errors import BadRequest, XAPIError
+
+    services = _services(_settings())
+    try:
+        found = export.build(services, agent)
+        if zip_path is None:
+            click.echo(export.to_json(found.document, indent=2).decode("utf-8"))
+            return
+        partial = zip_path + ".partial"
+        with open(partial, "wb") as out:
+            written = export.write_zip(found, services, out)
+        os.replace(partial, zip_path)
+        click.echo(f"wrote {zip_path}: {len(found.document['statements'])} statements, "
+                   f"{len(found.document['voided_statements'])} voided, {written} attachment(s)", err=True)
+    except BadRequest as exc:
+        raise click.UsageError(f"--{exc.message}") from None
+    except XAPIError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        services.close()
+
+
 if __name__ == "__main__":  # pragma: no cover
     logging.basicConfig(level=logging.INFO)
     main()

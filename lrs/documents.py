@@ -154,6 +154,16 @@ class Document(Body):
     revision: str = ""
 
 
+@dataclass(frozen=True)
+class Listed:
+    """A document with the key it is kept under (:meth:`DocumentStore.of_agent`)."""
+
+    activity_id: str
+    registration: str
+    document_id: str
+    document: Document
+
+
 def etag_of(content: bytes) -> str:
     return hashlib.sha1(content).hexdigest()
 
@@ -276,6 +286,20 @@ class DocumentStore:
         for row in rows:  # one id may name a document under several registrations
             seen[row.document_id] = row.updated
         return sorted(seen.items(), key=lambda item: (item[1], item[0]))
+
+    def of_agent(self, kind: str, agent: str) -> list[Listed]:
+        """Every document of ``kind`` (State or Agent Profile) kept under the agent key ``agent``,
+        whatever its activity and registration, ordered by activity, registration and id: what an
+        export of a person lists. State is found by a scan of the agent column (no index holds the
+        agent alone); an export is an occasional administrative read."""
+        d = documents
+        query = sa.select(d).where(d.c.kind == kind, d.c.agent == agent)
+        if kind == AGENT_PROFILE:
+            query = query.where(d.c.scope == Scope(AGENT_PROFILE, "", agent).digest)  # the indexed column
+        query = query.order_by(d.c.activity_id, d.c.registration, d.c.document_id)
+        with _database(), self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [Listed(row.activity_id, row.registration, row.document_id, _document(row)) for row in rows]
 
     def change(self, key: DocumentKey, decide: Callable[[Document | None], Body | None]) -> Document | None:
         """Apply ``decide`` to the current document (None: absent) and store what it returns

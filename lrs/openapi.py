@@ -192,6 +192,7 @@ def document() -> dict[str, Any]:
     )
     spec.path("/cohorts/{key}/success", operations=_view("Assessment, self-assessment and pre/post results", "Success", []))
     _credential_paths(spec, admin)
+    _export_path(spec, admin)
     spec.path(
         "/openapi.json",
         operations={"get": {"tags": ["meta"], "summary": "This document", "responses": {"200": {"description": "OpenAPI 3 document"}}}},
@@ -233,5 +234,56 @@ def _credential_paths(spec: APISpec, admin: dict[str, Any]) -> None:
             "summary": "A new secret, in this response only; the old secret stops working at once", "parameters": [key],
             "responses": {"200": _json("CredentialWithSecret", "Rotated"), **errors, **unknown,
                           "409": _error("The credential is revoked")},
+        }},
+    )
+
+
+#: The export document (lrs/export.py): its parts, each described; statements as xAPI stores them.
+EXPORT_DOCUMENT = {
+    "type": "object",
+    "required": ["agent", "exported", "polku", "consistent_through", "statements", "voided_statements", "state",
+                 "agent_profiles", "cohorts"],
+    "properties": {
+        "agent": {"type": "object", "description": "The Agent asked about, as given"},
+        "exported": {"type": "string", "format": "date-time"},
+        "polku": {"type": "string", "description": "Polku's version"},
+        "consistent_through": {"type": "object", "additionalProperties": {"type": "string", "format": "date-time"},
+                               "description": "Up to when the statement store and the cohort views had applied the log"},
+        "statements": {"type": "array", "items": {"type": "object"},
+                       "description": "What GET /xapi/statements?agent=…&related_agents=true&format=exact returns, every page, in order"},
+        "voided_statements": {"type": "array", "items": {"type": "object"},
+                              "description": "Voided statements naming the person, as GET /xapi/statements?voidedStatementId= returns them"},
+        "state": {"type": "array", "items": {"type": "object"},
+                  "description": "State documents: activityId, registration, stateId, contentType, updated, etag, content "
+                                 "(JSON as JSON; anything else base64, with encoding: base64)"},
+        "agent_profiles": {"type": "array", "items": {"type": "object"},
+                           "description": "Agent Profile documents: profileId and the same fields as state"},
+        "cohorts": {"type": "array", "items": {"type": "object"},
+                    "description": "Cohorts with the person as a member: key, name, programme, position, member, and the "
+                                   "member's progress, engagement (with statements per week) and success rows"},
+    },
+}
+
+
+def _export_path(spec: APISpec, admin: dict[str, Any]) -> None:
+    """``/agents/export``: everything Polku holds about one person (scope admin)."""
+    agent = {"name": "agent", "in": "query", "required": True, "schema": {"type": "string"},
+             "description": 'The person: an Agent as JSON, e.g. {"mbox": "mailto:aino@example.org"}'}
+    fmt = {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "zip"], "default": "json"},
+           "description": "zip: export.json and attachments/<sha2>, the content of each attachment of the statements"}
+    spec.path(
+        "/agents/export",
+        operations={"get": admin | {
+            "summary": "Everything Polku holds about one person (right of access and portability), as a download",
+            "parameters": [agent, fmt],
+            "responses": {
+                "200": {"description": "The export",
+                        "content": {"application/json": {"schema": EXPORT_DOCUMENT},
+                                    "application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+                "400": _error("Invalid parameter; the message names it"),
+                "401": _error("No or wrong credentials"),
+                "403": _error("The credential lacks the admin scope"),
+                "413": _error("The export would hold more statements than POLKU_EXPORT_MAX_STATEMENTS"),
+            },
         }},
     )

@@ -68,9 +68,11 @@ class Settings:
     ready_max_lag: int = 10000
     ready_timeout_s: float = 2.0
     gunicorn_control_socket: str = ""
-    # personal data (issue 11): the master key that wraps every person's data key
+    # personal data (issue 11): the master key that wraps every person's data key; the most
+    # statements one export of a person may hold
     master_key: str = ""
     master_key_file: str = ""
+    export_max_statements: int = 100000
 
     @property
     def uses_kafka(self) -> bool:

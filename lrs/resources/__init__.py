@@ -10,6 +10,7 @@ def blueprints():
     from lrs.resources import analytics, openapi, programmes
     from lrs import dashboard
     from lrs.resources import credentials
+    from lrs.resources import export
 
     return [
         (about.blueprint, "/xapi"),
@@ -21,4 +22,5 @@ def blueprints():
         (openapi.blueprint, "/api/v1"),
         (dashboard.blueprint, None),  # the dashboard, at / (lrs/dashboard)
         (credentials.blueprint, "/api/v1"),
+        (export.blueprint, "/api/v1"),
     ]

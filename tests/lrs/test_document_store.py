@@ -194,3 +194,16 @@ def test_a_write_decides_again_when_the_document_was_replaced_since_it_was_read(
     store.change(key, decide)
     assert seen == [{"v": 1}, {"v": 2}]
     assert json.loads(store.get(key).content) == {"v": 3, "after": 2}
+
+
+def test_of_agent_lists_every_state_of_the_agent_across_activities_and_registrations_and_nothing_else(store):
+    registration = "8f9b5e54-2c1a-4f6e-9d55-0f3f0c6c1a11"
+    other_activity = DocumentKey(Scope(STATE, ACTIVITY + "/2", AINO), "bookmark")
+    for key in (state(), state("notes", registration), other_activity, state(agent="mbox:mailto:onni@example.org")):
+        store.change(key, for_put(json_body({"at": key.document_id}), NONE, Unconditional.OVERWRITE))
+    store.change(DocumentKey(Scope(AGENT_PROFILE, "", AINO), "preferences"), for_put(json_body({}), CREATE, Unconditional.REFUSE))
+    listed = store.of_agent(STATE, AINO)
+    assert [(d.activity_id, d.registration, d.document_id) for d in listed] == [
+        (ACTIVITY, "", "bookmark"), (ACTIVITY, registration, "notes"), (ACTIVITY + "/2", "", "bookmark")]
+    assert listed[1].document == store.get(state("notes", registration))
+    assert [d.document_id for d in store.of_agent(AGENT_PROFILE, AINO)] == ["preferences"]

@@ -77,6 +77,7 @@ MATRIX = [
     ("GET", "/api/v1/credentials/<key>", {}, {"admin"}),
     ("DELETE", "/api/v1/credentials/<key>", {}, {"admin"}),
     ("POST", "/api/v1/credentials/<key>/rotate", {}, {"admin"}),
+    ("GET", "/api/v1/agents/export", {"params": {"agent": json.dumps(LEARNER)}}, {"admin"}),
 ]
 #: Routes no credential reaches by design: files Flask serves; and the dashboard's pages
 #: (lrs/dashboard), which take a signed-in session cookie, never an Authorization header: their
