@@ -25,7 +25,7 @@ from events import utc_iso
 from lrs.app import create_app
 from lrs.cli import main
 from lrs.settings import Settings
-from tests.fixtures.databases import reset_postgres
+from tests.fixtures.databases import MASTER_KEY, reset_postgres
 from tests.fixtures.statements_builders import ADL
 from tests.fixtures.xapi_client import MULTIPART, attachment, multipart_body, part
 
@@ -140,7 +140,7 @@ def lrs(request, tmp_path_factory):
         url = request.getfixturevalue("postgres_session_url")
         reset_postgres(url)
     # small pages: the export and the Statement API both page through several
-    app = create_app(Settings(database_url=url, run_projections=True, page_size=2, max_page_size=3))
+    app = create_app(Settings(database_url=url, master_key=MASTER_KEY, run_projections=True, page_size=2, max_page_size=3))
     loaded = Loaded(app, url)
     _load(loaded)
     yield loaded
@@ -335,7 +335,7 @@ def test_the_limit_is_read_from_polku_export_max_statements():
 # ---- the command -------------------------------------------------------------------------------
 
 def test_polku_export_writes_the_json_to_stdout_and_the_zip_to_a_file(lrs, tmp_path):
-    env = {"POLKU_DATABASE_URL": lrs.database_url}
+    env = {"POLKU_DATABASE_URL": lrs.database_url, "POLKU_MASTER_KEY": MASTER_KEY}
     result = CliRunner().invoke(main, ["export", "--agent", json.dumps(lrs.aino)], env=env)
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
