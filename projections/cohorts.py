@@ -18,6 +18,11 @@ It applies three event types from the one log:
     every statement becomes at most one row of ``cohort_facts`` (see
     :func:`projections.cohort_model.fact_of`), whether or not a cohort wants it today, and a
     row of ``cohort_rows`` for each cohort it counts for.
+``agent.erased`` / ``statement.shredded`` (issue 11)
+    an erasure deletes the person's facts and rows and takes them out of every cohort as if it
+    had been defined without them (positions renumbered, rows recounted); a statement whose actor
+    was erased before it was applied is no fact, but what it voids stays voided. So a projection
+    that erased a person live holds what a rebuild holds, whose log can no longer open them.
 
 ``cohort_rows`` is the table the views aggregate: (cohort, statement, member position or NULL
 for a non-member counted through the cohort's grouping) with the fact's columns copied beside
@@ -56,9 +61,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from events import Record
+from events.sealing import AGENT_ERASED, STATEMENT_SHREDDED
 from projections.base import Projection
 from projections.cohort_model import fact_of, member_keys_of
 from projections.statements import STATEMENT_STORED, VOIDED_VERB
+from schemas.agents import person_key
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +321,9 @@ class CohortProjection(Projection):
     """Definitions, statement facts and cohort rows for the cohort views (see the module docstring)."""
 
     name = "cohorts"
-    event_types = frozenset({STATEMENT_STORED, PROGRAMME_DEFINED, COHORT_DEFINED, PROGRAMME_DELETED, COHORT_DELETED})
+    event_types = frozenset(
+        {STATEMENT_STORED, STATEMENT_SHREDDED, AGENT_ERASED, PROGRAMME_DEFINED, COHORT_DEFINED, PROGRAMME_DELETED, COHORT_DELETED}
+    )
     metadata = metadata
 
     def reset(self, conn: sa.Connection) -> None:
@@ -327,6 +336,10 @@ class CohortProjection(Projection):
         event = record.event
         if event.type == STATEMENT_STORED:
             self._statement(conn, event.data["statement"])
+        elif event.type == STATEMENT_SHREDDED:
+            self._shredded(conn, event.data["statement"])
+        elif event.type == AGENT_ERASED:
+            self._erase(conn, event.data)
         elif event.type == PROGRAMME_DEFINED:
             self._programme(conn, event.data, event.recorded)
         elif event.type == COHORT_DEFINED:
@@ -348,6 +361,44 @@ class CohortProjection(Projection):
         fact = fact_of(statement)
         if fact is not None:
             _add_fact(conn, *fact)
+
+    @staticmethod
+    def _shredded(conn: sa.Connection, statement: dict[str, Any]) -> None:
+        """A statement whose actor was erased before it was applied: never a fact, but what it
+        voids stays voided -- as in a projection that applied it and then the erasure."""
+        obj = statement.get("object") or {}
+        if (statement.get("verb") or {}).get("id") == VOIDED_VERB and obj.get("objectType") == "StatementRef" and isinstance(obj.get("id"), str):
+            _share_guard(conn)
+            _void(conn, obj["id"].lower(), str(statement.get("id", "")).lower())
+
+    @classmethod
+    def _erase(cls, conn: sa.Connection, data: dict[str, Any]) -> None:
+        """Apply ``agent.erased``: the person's facts and rows go (what they voided stays voided),
+        and they leave every cohort as if it had been defined without them (positions renumbered,
+        rows recounted) -- what a rebuild gives, where their statements arrive shredded and their
+        membership cannot be opened. An erasure whose identity is unreadable (a rebuild) has
+        nothing left to do."""
+        identity = data.get("identity")
+        if not isinstance(identity, dict) or not identity.get("person"):
+            return
+        person = str(identity["person"])
+        conn.execute(_TAKE_GUARD)
+        own = sorted(conn.scalars(sa.select(facts.c.statement_id).where(facts.c.actor == person)))
+        for start in range(0, len(own), 500):
+            chunk = own[start : start + 500]
+            for table in (rows, fact_contexts, facts):
+                conn.execute(table.delete().where(table.c.statement_id.in_(chunk)))
+        joined = sa.select(member_keys.c.cohort_key).where(member_keys.c.ifi == person).distinct()
+        for cohort_key in sorted(conn.scalars(joined)):
+            head = conn.execute(sa.select(cohorts).where(cohorts.c.key == cohort_key)).first()
+            listed = conn.scalars(sa.select(members.c.agent).where(members.c.cohort_key == cohort_key).order_by(members.c.position))
+            agents = [json.loads(agent) for agent in listed]
+            kept = [agent for agent in agents if person_key(agent) != person]
+            if head is None or len(kept) == len(agents):
+                continue
+            definition = {"key": head.key, "name": head.name, "programme": head.programme_key, "iri": head.iri,
+                          "starts": head.starts, "ends": head.ends, "members": kept}
+            cls._cohort(conn, definition, head.defined)
 
     @staticmethod
     def _programme(conn: sa.Connection, data: dict[str, Any], recorded: str) -> None:
