@@ -15,6 +15,11 @@ that describe one activity in two languages give a definition in both (XAPI-0025
 A row keeps the greatest stamp it has seen, which does not depend on the order events are
 applied in: a rebuild, or another interleaving of partitions, gives the same table and the same
 answer. Voiding does not retract a definition.
+
+Erasure (issue 11) leaves definitions alone: they describe activities, not people. A statement
+whose actor was erased before it was applied (``statement.shredded``) carries its activities in
+clear and contributes their definitions as a stored one does, so a rebuild holds what the live
+projection learned before the erasure.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any, Iterator
 import sqlalchemy as sa
 
 from events import Record
+from events.sealing import STATEMENT_SHREDDED
 from events.sql import bytewise
 from projections.base import Projection
 from projections.statements import STATEMENT_STORED
@@ -99,7 +105,7 @@ def _merge_components(older: list[Any], newer: list[Any]) -> list[Any]:
 
 class ActivityDefinitions(Projection):
     name = "activities"
-    event_types = frozenset({STATEMENT_STORED})
+    event_types = frozenset({STATEMENT_STORED, STATEMENT_SHREDDED})
     metadata = metadata
 
     def apply(self, conn: sa.Connection, record: Record) -> None:

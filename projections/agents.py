@@ -5,6 +5,12 @@ Table
   ``xapi_agent_names``  (agent identifier, name) for every name a statement gave an Agent or
                         Group, with the earliest ``stored`` it was seen at
 
+Erasure (issue 11): ``agent.erased`` deletes every row of the person (each agent identifier whose
+person key is theirs). A statement whose actor was erased (``statement.shredded``) still gives the
+names of the others it names, whose parts can be opened: so a projection that learned them live
+and then applied the erasure holds what a rebuild holds. The anonymous agent that takes an erased
+person's place is never recorded.
+
 The Agents Resource answers with a Person: the identifier asked about and every name seen for
 it. An Agent carries exactly one inverse functional identifier, so statements alone never tie
 two identifiers to one person; a directory that did would add rows here. Keeping the earliest
@@ -20,11 +26,13 @@ from typing import Any, Iterator
 import sqlalchemy as sa
 
 from events import Record
+from events.sealing import AGENT_ERASED, STATEMENT_SHREDDED
 from events.sql import bytewise
 from projections.base import Projection
 from projections.statements import STATEMENT_STORED
 from projections.upserts import fold, upsert
-from schemas.agents import IFIS, agent_key
+from schemas.agents import IFIS, agent_key, person_key
+from schemas.personal import is_anonymous
 
 
 metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
@@ -70,20 +78,44 @@ def named_agents(statement: dict[str, Any]) -> Iterator[tuple[str, str]]:
             yield from members(entry.get("group") if isinstance(entry, dict) else None)
 
     for actor in [*visit(statement), *members(statement.get("authority"))]:
+        if is_anonymous(actor):
+            continue
         key = agent_key(actor)
         if key and isinstance(actor.get("name"), str) and actor["name"]:
             yield key, actor["name"]
 
 
+def person_of(key: str) -> str:
+    """The person key (schemas.agents.person_key) of an agent key."""
+    if key.startswith("mbox:"):
+        return person_key({"mbox": key.removeprefix("mbox:")}) or key
+    if key.startswith("mbox_sha1sum:"):
+        return "sha1:" + key.removeprefix("mbox_sha1sum:")
+    return key
+
+
 class AgentNames(Projection):
     name = "agents"
-    event_types = frozenset({STATEMENT_STORED})
+    event_types = frozenset({STATEMENT_STORED, STATEMENT_SHREDDED, AGENT_ERASED})
     metadata = metadata
 
     def apply(self, conn: sa.Connection, record: Record) -> None:
         self.apply_batch(conn, [record])
 
     def apply_batch(self, conn: sa.Connection, records: list[Record]) -> None:
+        """Statements between two erasures go in one upsert; each erasure in log order."""
+        run: list[Record] = []
+        for record in records:
+            if record.event.type != AGENT_ERASED:
+                run.append(record)
+                continue
+            self._names(conn, run)
+            run = []
+            erase_person(conn, record.event.data)
+        self._names(conn, run)
+
+    @staticmethod
+    def _names(conn: sa.Connection, records: list[Record]) -> None:
         """One upsert for the batch: of the rows one (agent, name) gets, the earliest stamp."""
         rows = [
             dict(agent_hash=sha256(key), name_hash=sha256(name), agent=key, name=name, first_stored=statement["stored"])
@@ -99,6 +131,25 @@ class AgentNames(Projection):
             update=["first_stored"],
             when=lambda new: t.c.first_stored > new.first_stored,
         )
+
+
+def erase_person(conn: sa.Connection, data: dict[str, Any]) -> int:
+    """Apply ``agent.erased``: delete the names of every agent identifier of the person (``mbox``
+    and ``mbox_sha1sum`` forms of one address are one person). Returns the rows deleted; an
+    erasure whose identity is unreadable (a rebuild) finds none to delete."""
+    identity = data.get("identity")
+    if not isinstance(identity, dict) or not identity.get("person"):
+        return 0
+    person = str(identity["person"])
+    keys = {str(key) for key in identity.get("agents") or []} | {person}
+    t = agent_names
+    if person.startswith("sha1:"):
+        keys.add("mbox_sha1sum:" + person.removeprefix("sha1:"))
+        if not any(key.startswith("mbox:") for key in keys):  # the address is not known: look for it
+            addresses = sa.select(t.c.agent).where(t.c.agent.startswith("mbox:")).distinct()
+            keys |= {key for key in conn.scalars(addresses) if person_of(key) == person}
+    theirs = sorted(sha256(key) for key in keys if person_of(key) == person)
+    return conn.execute(t.delete().where(t.c.agent_hash.in_(theirs))).rowcount if theirs else 0
 
 
 @dataclass
