@@ -7,20 +7,36 @@ into different batches, so this is what makes "rebuild equals live" hold.
 The stream is the demo programme (cohort definitions, members' statements, voiding) plus the
 cases batching could get wrong: a statement repeated in one batch with the same and with other
 content, a voiding statement before and after its target, StatementRef chains, and activity
-definitions and agent names that fold many statements into one row.
+definitions and agent names that fold many statements into one row -- and an erasure (issue 11):
+a cohort member's own statements (under two forms of their address), statements of others that
+name them as instructor, as object and as a team member, a voiding by them of another's statement
+and one of theirs voided by another, then ``agent.erased``.
+
+The events go through the real chain: sealed with each person's key (events/keyring.py,
+events/sealing.py) onto an in-memory log, opened as the runner opens them. A projection that
+applied the erasure live must hold exactly what a rebuild holds from the log as it reads once the
+person's keys are deleted (DESIGN invariants 2 and 11).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from events import Event, Record
+from events.keyring import Keyring, parse_master_key
+from events.memory import MemoryLog
+from events.sealing import (
+    AGENT_ERASED, COHORT_DEFINED, STATEMENT_SHREDDED, Opener, member_persons, persons_to_seal, seal_identity, seal_members,
+    seal_statement, statement_owners,
+)
 from lrs.auth import authority_agent
 from lrs.commands import complete
 from lrs.comparison import fingerprint
@@ -30,8 +46,9 @@ from lrs.api_schemas import CohortSchema, ProgrammeSchema
 from lrs.programmes import cohort_event, load, programme_event
 from projections.registry import all_projections
 from projections.statements import STATEMENT_STORED
-from schemas.agents import agent_key
-from tests.fixtures.statements_builders import statement, voiding
+from schemas.agents import agent_key, person_key
+from tests.fixtures.databases import MASTER_KEY
+from tests.fixtures.statements_builders import agent, statement, voiding
 
 AUTHORITY = authority_agent(Credential("contract", "contract", frozenset({"all"})), "https://polku.example")
 ADL = "http://adlnet.gov/expapi/verbs/"
@@ -45,10 +62,51 @@ def _stored(body: dict, n: int) -> Event:
                  data={"statement": done, "fingerprint": fingerprint(done)}, recorded=stored)
 
 
+#: The person erased: a member of the north cohort (listed second), who also sends statements
+#: under the SHA-1 of their address.
+ERASED_ADDRESS = "mailto:pauliina.poistettu@example.com"
+ERASED_SHA1 = hashlib.sha1(ERASED_ADDRESS.encode()).hexdigest()
+ERASED = {"objectType": "Agent", "name": "Pauliina Poistettu", "mbox": ERASED_ADDRESS}
+ERASED_HASHED = {"objectType": "Agent", "name": "P. Poistettu", "mbox_sha1sum": ERASED_SHA1}
+DEMO = "https://demo.polku.example/supervisors/"
+NORTH = "https://demo.polku.example/cohorts/north"
+
+
+def _theirs(verb: str, item: str, actor: dict = ERASED, **extra) -> dict:
+    body = statement(verb=verb, activity=DEMO + item, **extra)
+    body["actor"] = actor
+    body["context"] = dict(body.get("context") or {}, contextActivities={"grouping": [{"id": NORTH}]})
+    return body
+
+
+def erasure_cases() -> list[dict]:
+    """The erased person's statements and the statements that name them, in no particular order."""
+    others = statement(actor="onni")
+    voided_by_another = _theirs("completed", "assignment-2", result={"completion": True})
+    return [
+        _theirs("attended", "coaching-day-1"),
+        _theirs("completed", "self-assessment", result={"score": {"scaled": 0.55}, "completion": True}),
+        _theirs("completed", "self-assessment", result={"score": {"scaled": 0.7}, "completion": True}),
+        _theirs("passed", "knowledge-check-1", result={"success": True, "score": {"scaled": 0.8}}),
+        _theirs("commented", "discussion-1", context={"instructor": agent("coach"), "registration": str(uuid.uuid4())}),
+        _theirs("completed", "assignment-1", actor=ERASED_HASHED, result={"completion": True}),
+        dict(_theirs("experienced", "reading-9"), object={"id": DEMO + "reading-9", "definition": {"name": {"en-US": "Reading 9"}}}),
+        others,
+        dict(voiding(others["id"]), actor=ERASED),
+        voided_by_another,
+        voiding(voided_by_another["id"], actor="aino"),
+        statement(actor="aino", context={"instructor": ERASED}),
+        statement(actor="eeva", verb="mentored", object=ERASED),
+        statement(actor="eeva", context={"team": {"objectType": "Group", "name": "Pair", "member": [ERASED, agent("aino")]}}),
+    ]
+
+
 def stream() -> list[Event]:
-    """The events, in log order."""
+    """The events before the erasure, in log order."""
     plan = build_plan(now=datetime(2026, 6, 17, 15, 0, tzinfo=timezone.utc), members=4)
     programmes, cohorts = final_definitions(plan)
+    north = cohorts["north"]
+    cohorts = dict(cohorts, north=dict(north, members=[north["members"][0], ERASED, *north["members"][1:]]))
     events = [programme_event(key, load(ProgrammeSchema(), body)) for key, body in programmes.items()]
     events += [cohort_event(key, load(CohortSchema(), body)) for key, body in cohorts.items()]
     bodies = statements_of(plan)[:150]
@@ -63,15 +121,68 @@ def stream() -> list[Event]:
     ]
     named = [dict(statement(actor="aino"), actor={"mbox": "mailto:aino@example.org", "name": name}) for name in ("Aino", "A. Aalto", "Aino")]
     special = [target, ref_b, ref_a, voiding(target["id"]), voiding(late_target["id"]), late_target,
-               target, dict(target, verb={"id": ADL + "failed"}), *defined, *named]
+               target, dict(target, verb={"id": ADL + "failed"}), *defined, *named, *erasure_cases()]
     for body in special:
         bodies.insert(rng.randrange(len(bodies) + 1), body)
     events += [_stored(body, n) for n, body in enumerate(bodies)]
     return events
 
 
-def records(events: list[Event]) -> list[Record]:
-    return [Record(partition=0, offset=n, event=event) for n, event in enumerate(events)]
+def after_erasure() -> list[Event]:
+    """Statements of others that arrive after the erasure."""
+    bodies = [statement(actor="aino"), statement(actor="eeva", context={"instructor": agent("coach")})]
+    return [_stored(body, 10_000 + n) for n, body in enumerate(bodies)]
+
+
+@dataclass
+class Streams:
+    #: as the projections applied them live: each event opened when it was applied
+    live: list[Record]
+    #: as the log reads once the erased person's keys are deleted: what a rebuild applies
+    after: list[Record]
+    #: where the erasure sits in ``live``
+    erasure: int
+
+
+def _seal(keyring: Keyring, event: Event) -> Event:
+    """The event as the write path appends it (lrs/commands.py): personal parts sealed."""
+    if event.type == STATEMENT_STORED:
+        body = event.data["statement"]
+        keys = keyring.current_keys(persons_to_seal(body))
+        return Event(type=event.type, key=keyring.ref(statement_owners(body)[0]), id=event.id, recorded=event.recorded,
+                     data=seal_statement(body, event.data["fingerprint"], keys))
+    if event.type == COHORT_DEFINED:
+        keys = keyring.current_keys(member_persons(event.data))
+        return Event(type=event.type, key=event.key, id=event.id, recorded=event.recorded, data=seal_members(event.data, keys))
+    return event
+
+
+def streams(engine: sa.Engine) -> Streams:
+    """The stream sealed onto a log and opened live; the erased person's keys retired and an
+    ``agent.erased`` appended (as lrs/erasure.py does), more events, the keys deleted; the log
+    read again."""
+    keyring = Keyring(engine, parse_master_key(MASTER_KEY))
+    log_ = MemoryLog()
+    opener = Opener(keyring.keys)
+
+    def append(events: list[Event]) -> list[Record]:
+        start = log_.end(0)
+        log_.append([_seal(keyring, e) for e in events])
+        return opener.open(log_.read(0, start, len(events)))
+
+    live = append(stream())
+    person = person_key(ERASED)
+    ref = keyring.ref(person)
+    current = keyring.current_keys([person])[person]
+    with engine.begin() as conn:
+        kids = keyring.retire(conn, ref)
+    identity = {"person": person, "agents": [agent_key(ERASED)]}
+    erased = Event(type=AGENT_ERASED, key=ref, data=seal_identity(ref, identity, current, kids))
+    erasure = len(live)
+    live += append([erased, *after_erasure()])
+    with engine.begin() as conn:
+        keyring.shred(conn, kids)
+    return Streams(live, opener.open(log_.read(0, 0, log_.end(0))), erasure)
 
 
 #: Rows that are locks, not views: the cohort guard's revision counts definition changes applied.
@@ -100,21 +211,41 @@ def reset(engine: sa.Engine, projection) -> None:
         projection.reset(conn)
 
 
+def batches(every: list[Record], size: int) -> list[list[Record]]:
+    return [every[i:i + size] for i in range(0, len(every), size)]
+
+
 @pytest.mark.parametrize("projection", all_projections(), ids=lambda p: p.name)
 def test_a_batch_leaves_what_its_events_one_by_one_leave_and_twice_counts_once(engine, projection):
-    every = records(stream())
-    apply(engine, projection, [[r] for r in every])
+    every = streams(engine)
+    apply(engine, projection, [[r] for r in every.live])
     one_by_one = snapshot(engine, projection)
     assert any(one_by_one.values()), "the stream gave this projection something to keep"
-    for size in (7, 64, len(every)):
+    for size in (7, 64, len(every.live)):
         reset(engine, projection)
-        apply(engine, projection, [every[i:i + size] for i in range(0, len(every), size)])
+        apply(engine, projection, batches(every.live, size))
         assert snapshot(engine, projection) == one_by_one, f"batches of {size}"
-    apply(engine, projection, [every[:40], every[:40]])  # redelivered: applied again
+    apply(engine, projection, [every.after[:40], every.after[:40]])  # redelivered: read again, applied again
     assert snapshot(engine, projection) == one_by_one
 
 
-def test_the_stream_holds_the_cases_batching_could_get_wrong():
+@pytest.mark.parametrize("projection", all_projections(), ids=lambda p: p.name)
+def test_a_projection_that_erased_a_person_live_holds_what_a_rebuild_from_the_log_after_the_erasure_holds(engine, projection):
+    every = streams(engine)
+    apply(engine, projection, batches(every.live[:every.erasure], 64))
+    held = repr(snapshot(engine, projection))
+    if projection.name != "activities":  # activity definitions are about activities, not people
+        assert ERASED_ADDRESS in held or ERASED_SHA1 in held, "the person was in the projection before the erasure"
+    apply(engine, projection, batches(every.live[every.erasure:], 64))
+    erased_live = snapshot(engine, projection)
+    assert ERASED_ADDRESS not in repr(erased_live) and ERASED_SHA1 not in repr(erased_live)
+    for size in (1, 50, len(every.after)):
+        reset(engine, projection)
+        apply(engine, projection, batches(every.after, size))
+        assert snapshot(engine, projection) == erased_live, f"rebuilt in batches of {size}"
+
+
+def test_the_stream_holds_the_cases_batching_could_get_wrong(engine):
     events = stream()
     ids = [e.data["statement"]["id"] for e in events if e.type == STATEMENT_STORED]
     assert len(ids) > len(set(ids)), "a statement repeated"
@@ -122,3 +253,10 @@ def test_the_stream_holds_the_cases_batching_could_get_wrong():
     assert "StatementRef" in kinds
     assert json.dumps([e.data for e in events]).count("Name 3") == 1
     assert uuid.UUID(ids[0])
+    every = streams(engine)
+    assert every.live[every.erasure].event.type == AGENT_ERASED and every.live[every.erasure].event.data["identity"]
+    assert every.after[every.erasure].event.data["identity"] is None, "the rebuild cannot open who was erased"
+    shredded = [r.event.data["statement"] for r in every.after if r.event.type == STATEMENT_SHREDDED]
+    assert len(shredded) == sum(1 for body in erasure_cases() if body["actor"] in (ERASED, ERASED_HASHED))
+    assert any(s["verb"]["id"] == ADL + "voided" for s in shredded), "a voiding by the erased person"
+    assert ERASED_ADDRESS not in json.dumps([r.event.data for r in every.after])
