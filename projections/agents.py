@@ -3,13 +3,15 @@ Three 2.4), a projection of ``statement.stored`` events.
 
 Table
   ``xapi_agent_names``  (agent identifier, name) for every name a statement gave an Agent or
-                        Group, with the earliest ``stored`` it was seen at
+                        Group, with the earliest and the latest ``stored`` it was seen at
 
 Erasure (issue 11): ``agent.erased`` deletes every row of the person (each agent identifier whose
 person key is theirs). A statement whose actor was erased (``statement.shredded``) still gives the
 names of the others it names, whose parts can be opened: so a projection that learned them live
 and then applied the erasure holds what a rebuild holds. The anonymous agent that takes an erased
 person's place is never recorded.
+
+Retention (``statements.expired`` without a programme): a name last seen before the cutoff goes.
 
 The Agents Resource answers with a Person: the identifier asked about and every name seen for
 it. An Agent carries exactly one inverse functional identifier, so statements alone never tie
@@ -29,8 +31,8 @@ from events import Record
 from events.sealing import AGENT_ERASED, STATEMENT_SHREDDED
 from events.sql import bytewise
 from projections.base import Projection
-from projections.statements import STATEMENT_STORED
-from projections.upserts import fold, upsert
+from projections.statements import STATEMENT_STORED, STATEMENTS_EXPIRED
+from projections.upserts import upsert
 from schemas.agents import IFIS, agent_key, person_key
 from schemas.personal import is_anonymous
 
@@ -45,6 +47,8 @@ agent_names = sa.Table(
     sa.Column("agent", sa.Text, nullable=False),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("first_stored", bytewise(32), nullable=False),
+    # NULL only in rows made before migration 0006 filled it in
+    sa.Column("last_stored", bytewise(32), nullable=True),
 )
 
 
@@ -96,40 +100,54 @@ def person_of(key: str) -> str:
 
 class AgentNames(Projection):
     name = "agents"
-    event_types = frozenset({STATEMENT_STORED, STATEMENT_SHREDDED, AGENT_ERASED})
+    event_types = frozenset({STATEMENT_STORED, STATEMENT_SHREDDED, AGENT_ERASED, STATEMENTS_EXPIRED})
     metadata = metadata
 
     def apply(self, conn: sa.Connection, record: Record) -> None:
         self.apply_batch(conn, [record])
 
     def apply_batch(self, conn: sa.Connection, records: list[Record]) -> None:
-        """Statements between two erasures go in one upsert; each erasure in log order."""
+        """Statements between two erasures (or expiries) go in one upsert; each erasure in log order."""
         run: list[Record] = []
         for record in records:
-            if record.event.type != AGENT_ERASED:
+            if record.event.type not in (AGENT_ERASED, STATEMENTS_EXPIRED):
                 run.append(record)
                 continue
             self._names(conn, run)
             run = []
-            erase_person(conn, record.event.data)
+            if record.event.type == AGENT_ERASED:
+                erase_person(conn, record.event.data)
+            else:
+                expire_names(conn, record.event.data)
         self._names(conn, run)
 
     @staticmethod
     def _names(conn: sa.Connection, records: list[Record]) -> None:
-        """One upsert for the batch: of the rows one (agent, name) gets, the earliest stamp."""
-        rows = [
-            dict(agent_hash=sha256(key), name_hash=sha256(name), agent=key, name=name, first_stored=statement["stored"])
-            for statement in (record.event.data["statement"] for record in records)
-            for key, name in set(named_agents(statement))
-        ]
+        """One upsert for the batch: of the rows one (agent, name) gets, the earliest and the latest stamp."""
+        folded: dict[tuple[str, str], dict[str, Any]] = {}
+        for statement in (record.event.data["statement"] for record in records):
+            for key, name in set(named_agents(statement)):
+                stored = statement["stored"]
+                row = folded.setdefault((sha256(key), sha256(name)), dict(
+                    agent_hash=sha256(key), name_hash=sha256(name), agent=key, name=name, first_stored=stored, last_stored=stored))
+                row["first_stored"], row["last_stored"] = min(row["first_stored"], stored), max(row["last_stored"], stored)
         t = agent_names
+
+        def widened(new: Any) -> dict[str, Any]:
+            return {
+                "first_stored": sa.case((new.first_stored < t.c.first_stored, new.first_stored), else_=t.c.first_stored),
+                "last_stored": sa.case(
+                    (t.c.last_stored.is_(None), new.last_stored), (new.last_stored > t.c.last_stored, new.last_stored),
+                    else_=t.c.last_stored,
+                ),
+            }
+
         upsert(
             conn,
             t,
-            sorted(fold(rows, ("agent_hash", "name_hash"), lambda old, new: new["first_stored"] < old["first_stored"]),
-                   key=lambda row: (row["agent_hash"], row["name_hash"])),
-            update=["first_stored"],
-            when=lambda new: t.c.first_stored > new.first_stored,
+            [folded[k] for k in sorted(folded)],
+            update=widened,
+            when=lambda new: sa.or_(t.c.first_stored > new.first_stored, t.c.last_stored.is_(None), t.c.last_stored < new.last_stored),
         )
 
 
@@ -150,6 +168,17 @@ def erase_person(conn: sa.Connection, data: dict[str, Any]) -> int:
             keys |= {key for key in conn.scalars(addresses) if person_of(key) == person}
     theirs = sorted(sha256(key) for key in keys if person_of(key) == person)
     return conn.execute(t.delete().where(t.c.agent_hash.in_(theirs))).rowcount if theirs else 0
+
+
+def expire_names(conn: sa.Connection, data: dict[str, Any]) -> int:
+    """Apply ``statements.expired`` (retention, all programmes only): names last seen in a
+    statement stored before the cutoff go. Returns the rows deleted."""
+    if data.get("programme") is not None:
+        return 0
+    before = str(data["before"])
+    t = agent_names
+    old = sa.or_(t.c.last_stored < before, sa.and_(t.c.last_stored.is_(None), t.c.first_stored < before))
+    return conn.execute(t.delete().where(old)).rowcount
 
 
 @dataclass

@@ -107,6 +107,7 @@ def fact_of(statement: dict[str, Any]) -> tuple[dict[str, Any], set[tuple[str, s
     row = {
         "statement_id": statement["id"].lower(),
         "actor": person_key(statement.get("actor")),
+        "stored": statement["stored"],
         "object_id": object_id if isinstance(object_id, str) else None,
         "at": utc_iso(moment),
         "day": moment.date().isoformat(),

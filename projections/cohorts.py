@@ -18,6 +18,9 @@ It applies three event types from the one log:
     every statement becomes at most one row of ``cohort_facts`` (see
     :func:`projections.cohort_model.fact_of`), whether or not a cohort wants it today, and a
     row of ``cohort_rows`` for each cohort it counts for.
+``statements.expired`` (retention, lrs/retention.py)
+    the facts of statements stored before the cutoff go, with their rows (for a programme's own
+    retention, those counted for its cohorts).
 ``agent.erased`` / ``statement.shredded`` (issue 11)
     an erasure deletes the person's facts and rows and takes them out of every cohort as if it
     had been defined without them (positions renumbered, rows recounted); a statement whose actor
@@ -62,9 +65,10 @@ import sqlalchemy as sa
 
 from events import Record
 from events.sealing import AGENT_ERASED, STATEMENT_SHREDDED
+from events.sql import bytewise
 from projections.base import Projection
 from projections.cohort_model import fact_of, member_keys_of
-from projections.statements import STATEMENT_STORED, VOIDED_VERB
+from projections.statements import STATEMENT_STORED, STATEMENTS_EXPIRED, VOIDED_VERB
 from schemas.agents import person_key
 
 log = logging.getLogger(__name__)
@@ -84,6 +88,7 @@ programmes = sa.Table(
     sa.Column("key", sa.String(100), primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("defined", sa.String(40), nullable=False),
+    sa.Column("retention_days", sa.Integer, nullable=True),  # the programme's own retention (lrs/retention.py)
 )
 
 programme_items = sa.Table(
@@ -155,6 +160,9 @@ facts = sa.Table(
     sa.Column("statement_id", sa.String(36), primary_key=True),
     sa.Column("actor", sa.Text, nullable=True),
     *_fact_columns(),
+    # when the LRS stored the statement, what retention compares (NULL only in facts made before
+    # migration 0006: their time ``at`` stands in)
+    sa.Column("stored", bytewise(32), nullable=True),
     sa.Index("ix_cohort_facts_actor", "actor"),
     sa.Index("ix_cohort_facts_object", "object_id", "actor"),
 )
@@ -200,7 +208,7 @@ rows = sa.Table(
 # costs more than executing it. Each new statement costs two or three round trips: insert its
 # fact unless seen or voided, insert its context activities, insert its cohort rows.
 
-_FACT_FIELDS = ["statement_id", "actor", *FACT_COLUMNS]
+_FACT_FIELDS = ["statement_id", "actor", "stored", *FACT_COLUMNS]
 
 
 def _param(name: str) -> sa.ColumnElement:
@@ -322,7 +330,8 @@ class CohortProjection(Projection):
 
     name = "cohorts"
     event_types = frozenset(
-        {STATEMENT_STORED, STATEMENT_SHREDDED, AGENT_ERASED, PROGRAMME_DEFINED, COHORT_DEFINED, PROGRAMME_DELETED, COHORT_DELETED}
+        {STATEMENT_STORED, STATEMENT_SHREDDED, AGENT_ERASED, STATEMENTS_EXPIRED,
+         PROGRAMME_DEFINED, COHORT_DEFINED, PROGRAMME_DELETED, COHORT_DELETED}
     )
     metadata = metadata
 
@@ -340,6 +349,8 @@ class CohortProjection(Projection):
             self._shredded(conn, event.data["statement"])
         elif event.type == AGENT_ERASED:
             self._erase(conn, event.data)
+        elif event.type == STATEMENTS_EXPIRED:
+            self._expire(conn, event.data)
         elif event.type == PROGRAMME_DEFINED:
             self._programme(conn, event.data, event.recorded)
         elif event.type == COHORT_DEFINED:
@@ -401,12 +412,30 @@ class CohortProjection(Projection):
             cls._cohort(conn, definition, head.defined)
 
     @staticmethod
+    def _expire(conn: sa.Connection, data: dict[str, Any]) -> None:
+        """Apply ``statements.expired`` (retention): the facts of statements stored before the
+        cutoff go, with their rows in every cohort -- all of them, or (a programme's retention)
+        those counted for one of the programme's cohorts. What they voided stays voided."""
+        before = str(data["before"])
+        old = sa.or_(facts.c.stored < before, sa.and_(facts.c.stored.is_(None), facts.c.at < before))
+        query = sa.select(facts.c.statement_id).where(old)
+        if data.get("programme") is not None:
+            counted = sa.select(rows.c.statement_id).join(cohorts, cohorts.c.key == rows.c.cohort_key)
+            query = query.where(facts.c.statement_id.in_(counted.where(cohorts.c.programme_key == str(data["programme"]))))
+        _share_guard(conn)
+        expired = sorted(conn.scalars(query))
+        for start in range(0, len(expired), 500):
+            chunk = expired[start : start + 500]
+            for table in (rows, fact_contexts, facts):
+                conn.execute(table.delete().where(table.c.statement_id.in_(chunk)))
+
+    @staticmethod
     def _programme(conn: sa.Connection, data: dict[str, Any], recorded: str) -> None:
         key = data["key"]
         conn.execute(_TAKE_GUARD)
         conn.execute(programme_items.delete().where(programme_items.c.programme_key == key))
         conn.execute(programmes.delete().where(programmes.c.key == key))
-        conn.execute(programmes.insert().values(key=key, name=data["name"], defined=recorded))
+        conn.execute(programmes.insert().values(key=key, name=data["name"], defined=recorded, retention_days=data.get("retentionDays")))
         items = [
             {
                 "programme_key": key,

@@ -42,6 +42,8 @@ from schemas.personal import anonymise, persons_in
 log = logging.getLogger(__name__)
 
 STATEMENT_STORED = "statement.stored"
+#: retention (lrs/retention.py): statements stored before a cutoff leave the read models
+STATEMENTS_EXPIRED = "statements.expired"
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
 
 metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
@@ -208,7 +210,7 @@ INDEX_TABLES = (statement_agents, statement_activities, statement_people, statem
 
 class StatementStore(Projection):
     name = "statements"
-    event_types = frozenset({STATEMENT_STORED, STATEMENT_SHREDDED, AGENT_ERASED})
+    event_types = frozenset({STATEMENT_STORED, STATEMENT_SHREDDED, AGENT_ERASED, STATEMENTS_EXPIRED})
     metadata = metadata
 
     def apply_batch(self, conn: sa.Connection, records: list[Record]) -> None:
@@ -262,6 +264,9 @@ class StatementStore(Projection):
             self.apply(conn, record)
 
     def apply(self, conn: sa.Connection, record: Record) -> None:
+        if record.event.type == STATEMENTS_EXPIRED:
+            expire_statements(conn, record.event.data)
+            return
         if record.event.type == AGENT_ERASED:
             erase_person(conn, record.event.data)
             return
@@ -344,6 +349,26 @@ def erase_person(conn: sa.Connection, data: dict[str, Any]) -> tuple[int, int]:
                 if table_rows:
                     conn.execute(table.insert(), table_rows)
     return len(own), len(named)
+
+
+def expire_statements(conn: sa.Connection, data: dict[str, Any]) -> int:
+    """Apply ``statements.expired`` (retention): the statements stored before ``data["before"]``
+    leave the store -- all of them, or (a programme's retention) those with one of the
+    programme's items (``data["activities"]``) among their activities. What they voided stays
+    voided (``xapi_voids`` keeps the ids). Returns how many left."""
+    query = sa.select(statements.c.id).where(statements.c.stored < str(data["before"]))
+    if data.get("programme") is not None:
+        t = statement_activities
+        items = sorted({str(a) for a in data.get("activities") or []})
+        query = query.where(statements.c.id.in_(sa.select(t.c.statement_id).where(t.c.activity.in_(items))))
+    expired = sorted(conn.scalars(query))
+    r = statement_refs
+    for chunk in _chunks(expired):
+        for table in INDEX_TABLES:
+            conn.execute(table.delete().where(table.c.statement_id.in_(chunk)))
+        conn.execute(r.delete().where(sa.or_(r.c.statement_id.in_(chunk), r.c.target_id.in_(chunk))))
+        conn.execute(statements.delete().where(statements.c.id.in_(chunk)))
+    return len(expired)
 
 
 def _chunks(ids: list[str], size: int = 500) -> Iterator[list[str]]:

@@ -23,17 +23,18 @@ def upsert(
     conn: sa.Connection,
     table: sa.Table,
     rows: list[dict[str, Any]],
-    update: list[str],
+    update: list[str] | Callable[[Any], dict[str, Any]],
     when: Callable[[Any], sa.ColumnElement[bool]],
 ) -> None:
     """Insert ``rows`` (distinct keys); on a primary-key conflict set the ``update`` columns from
-    the row where ``when(excluded)`` holds (``excluded`` names the row that was to be inserted)."""
+    the row where ``when(excluded)`` holds (``excluded`` names the row that was to be inserted);
+    ``update`` may instead give each column's new value as an expression of ``excluded``."""
     if not rows:
         return
     statement = _dialect(conn).insert(table)
     statement = statement.on_conflict_do_update(
         index_elements=[c.name for c in table.primary_key.columns],
-        set_={name: statement.excluded[name] for name in update},
+        set_=update(statement.excluded) if callable(update) else {name: statement.excluded[name] for name in update},
         where=when(statement.excluded),
     )
     conn.execute(statement, rows)
