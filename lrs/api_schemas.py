@@ -80,6 +80,14 @@ class ProgrammeSchema(Schema):
 
     name = _text(required=True)
     items = fields.List(fields.Nested(ItemSchema), required=True)
+    retentionDays = fields.Integer(
+        strict=True,
+        allow_none=True,
+        load_default=None,
+        validate=validate.Range(min=1, max=36500, error="must be a whole number of days from 1 to 36500, or null"),
+        metadata={"description": "Optional: statements on this programme's items stored more than this many days ago "
+                                 "leave the statement store and its cohorts' views (retention); null: the global setting"},
+    )
 
     @validates_schema
     def _items_are_consistent(self, data: dict[str, Any], **_kwargs) -> None:

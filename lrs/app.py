@@ -39,6 +39,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(metrics.blueprint)
     if settings.projections_in_process:
         services.runner.start()
+        from lrs import retention
+
+        retention.start(services)
 
     from lrs.resources import blueprints
 

@@ -145,6 +145,9 @@ def project(idle_sleep: float, partitions: str | None, metrics_port: int | None)
     )
     sys.stdout.flush()
     runner.start(idle_sleep)
+    from lrs import retention
+
+    retention.start(services)
     while not stop.wait(0.5):
         pass
     services.close()
@@ -305,11 +308,15 @@ def projections() -> None:
 def projections_status() -> None:
     """Show each projection's applied position, the log end and the lag, per partition; events
     set aside; and what is wrong with the log, if anything (then the exit status is 1)."""
-    from lrs import health
+    from lrs import health, retention
 
     services = _services(_settings())
     try:
         found = health.report(services)  # the same look as GET /ready and /metrics
+        try:
+            retained = retention.describe(services)
+        except (OperationalError, InterfaceError):
+            retained = "retention: unknown (the database is unavailable)"
     finally:
         services.close()
     if found.log_error or found.database_error:
@@ -321,6 +328,7 @@ def projections_status() -> None:
         click.echo(f"{s.projection:<16}{s.partition:>10}{s.applied:>12}{s.end:>12}{s.lag:>10}")
     for name, count in sorted((found.set_aside or {}).items()):
         click.echo(f"SET ASIDE: {count} event(s) {name} could not apply (table polku_dead_letters)")
+    click.echo(retained)
     for warning in found.warnings or []:
         click.echo(f"WARNING: {warning}")
     if problem:

@@ -51,7 +51,10 @@ def programme_event(key: str, data: dict[str, Any]) -> Event:
         }
         for i in data["items"]
     ]
-    return Event(type=PROGRAMME_DEFINED, key=f"programme:{key}", data={"key": key, "name": data["name"], "items": items})
+    payload: dict[str, Any] = {"key": key, "name": data["name"], "items": items}
+    if data.get("retentionDays") is not None:
+        payload["retentionDays"] = data["retentionDays"]
+    return Event(type=PROGRAMME_DEFINED, key=f"programme:{key}", data=payload)
 
 
 def cohort_event(key: str, data: dict[str, Any]) -> Event:
@@ -149,7 +152,10 @@ def _programme_data(programme: Programme) -> dict[str, Any]:
         {"activity": i.activity, "title": i.title, "kind": i.kind, "required": i.required, "due": i.due, "measure": i.measure}
         for i in programme.items
     ]
-    return {"key": programme.key, "name": programme.name, "items": items}
+    data: dict[str, Any] = {"key": programme.key, "name": programme.name, "items": items}
+    if programme.retention_days is not None:
+        data["retentionDays"] = programme.retention_days
+    return data
 
 
 def _cohort_data(cohort: Cohort) -> dict[str, Any]:

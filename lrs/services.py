@@ -48,8 +48,12 @@ class Services:
     waiters: threading.BoundedSemaphore
     #: concurrent requests' statement writes, claimed and appended together (group commit)
     writes: WriteQueue = field(default_factory=WriteQueue)
+    #: jobs beside the projection runner (lrs/retention.py), stopped by :meth:`close`
+    background: list = field(default_factory=list)
 
     def close(self) -> None:
+        for job in self.background:
+            job.stop()
         self.runner.stop()
         self.log.close()
         self.engine.dispose()

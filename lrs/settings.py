@@ -73,6 +73,9 @@ class Settings:
     master_key: str = ""
     master_key_file: str = ""
     export_max_statements: int = 100000
+    # retention (issue 11): statements stored more than this many days ago leave the read models
+    # (lrs/retention.py); 0: kept for good
+    retention_days: int = 0
 
     @property
     def uses_kafka(self) -> bool:
@@ -112,6 +115,8 @@ class Settings:
             raise SettingsError(f"POLKU_DEFAULT_VERSION must be one of {', '.join(SUPPORTED_VERSIONS)}")
         if settings.migrate not in MIGRATE_MODES:
             raise SettingsError(f"POLKU_MIGRATE must be one of {', '.join(MIGRATE_MODES)}")
+        if settings.retention_days < 0:
+            raise SettingsError("POLKU_RETENTION_DAYS must be 0 (off) or a number of days")
         if settings.log_format not in LOG_FORMATS:
             raise SettingsError(f"POLKU_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
         return settings

@@ -39,6 +39,8 @@ class Programme:
     key: str
     name: str
     items: tuple[Item, ...]
+    #: the programme's own retention in days (lrs/retention.py), or None
+    retention_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ class CohortViews:
         by_key: dict[str, list[Item]] = defaultdict(list)
         for r in items:
             by_key[r.programme_key].append(Item(r.activity, r.title, r.kind, bool(r.required), r.due, r.measure))
-        return [Programme(h.key, h.name, tuple(by_key[h.key])) for h in heads]
+        return [Programme(h.key, h.name, tuple(by_key[h.key]), h.retention_days) for h in heads]
 
     def cohort(self, key: str) -> Cohort | None:
         with self._snapshot() as conn:

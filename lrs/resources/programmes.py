@@ -52,7 +52,10 @@ def _date(value: str | None) -> date | None:
 def programme_body(programme: Programme) -> dict[str, Any]:
     """A programme as the API shows it (dumped through :class:`ProgrammeOut`)."""
     items = [asdict(i) | {"due": _date(i.due)} for i in programme.items]
-    return _key_first(ProgrammeOut().dump({"key": programme.key, "name": programme.name, "items": items}))
+    shown: dict[str, Any] = {"key": programme.key, "name": programme.name, "items": items}
+    if programme.retention_days is not None:
+        shown["retentionDays"] = programme.retention_days
+    return _key_first(ProgrammeOut().dump(shown))
 
 
 def cohort_body(cohort: Cohort) -> dict[str, Any]:
@@ -88,7 +91,7 @@ def _defined(body: dict[str, Any], new: bool, endpoint: str, key: str):
 @require("admin")
 def put_programme(key: str):
     data, new = commands.define_programme(services(), key, json_body())
-    definition = programme_body(Programme(key, data["name"], tuple(Item(**i) for i in data["items"])))
+    definition = programme_body(Programme(key, data["name"], tuple(Item(**i) for i in data["items"]), data.get("retentionDays")))
     return _defined(definition, new, "programmes.get_programme", key)
 
 
