@@ -192,3 +192,26 @@ def test_the_global_setting_is_read_from_polku_retention_days_and_is_never_negat
         Settings.from_env({"POLKU_RETENTION_DAYS": "-1"})
     with pytest.raises(SettingsError, match="POLKU_RETENTION_DAYS"):
         Settings.from_env({"POLKU_RETENTION_DAYS": "a year"})
+
+
+def test_attachment_bytes_only_expired_statements_carried_are_deleted_and_shared_ones_kept(make_lrs):
+    from tests.fixtures.xapi_client import MULTIPART, attachment, multipart_body, part
+
+    lrs = make_lrs(retention_days=30)
+    only_old, shared = b"only in the old statement\n", b"in an old and a young statement\n"
+
+    def post_with(body: dict, *contents: bytes) -> str:
+        body = dict(body, attachments=[attachment(c) for c in contents])
+        response = lrs.client.post("/xapi/statements", data=multipart_body(body, *(part(c) for c in contents)),
+                                   headers=lrs.auth | MULTIPART)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return lrs.statement(body["id"])["stored"]
+
+    old_stored = post_with(lrs.said(lrs.aino, "a"), only_old, shared)
+    young_stored = post_with(lrs.said(lrs.aino, "b"), shared)
+    digests = {c: attachment(c)["sha2"] for c in (only_old, shared)}
+    recorded = retention.run(lrs.services, now=_between(old_stored, young_stored) + timedelta(days=30))
+    assert [(r["statements"], r["attachments"]) for r in recorded] == [(1, 1)]
+    kept = lrs.services.blobs.get(digests.values())
+    assert digests[only_old] not in kept
+    assert kept[digests[shared]] == shared
