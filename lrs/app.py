@@ -38,6 +38,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(health.blueprint)
     app.register_blueprint(metrics.blueprint)
     if settings.projections_in_process:
+        from lrs import erasure
+
+        services.runner.after_round = erasure.finisher(services)  # erasures the projections have applied lose their keys
         services.runner.start()
 
     from lrs.resources import blueprints

@@ -23,16 +23,21 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable
 
 import sqlalchemy as sa
 
-from events import Event, utc_iso
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from events import Event, LogUnavailable, utc_iso
 from events.sealing import AGENT_ERASED, seal_identity
 from lrs.commands import append
+from lrs.errors import Unavailable
 from lrs.services import Services
+from projections import tracking
 from schemas.agents import agent_key, person_key
 
 log = logging.getLogger(__name__)
@@ -79,15 +84,24 @@ class Summary:
         return asdict(self)
 
 
-def erase(services: Services, agent: dict[str, Any], requested_by: str, wait_s: float | None = None) -> Summary:
-    """Erase the person ``agent`` identifies (an Agent, checked by the caller)."""
+def person_of(agent: dict[str, Any]) -> str:
+    """The person key an erasure of ``agent`` reaches (an address and its SHA-1 are one person)."""
     person = person_key(agent)
     if person is None:
         raise ValueError("agent: an Agent with an identifier is required")
+    return person
+
+
+def erase(services: Services, agent: dict[str, Any], requested_by: str, wait_s: float | None = None) -> Summary:
+    """Erase the person ``agent`` identifies (an Agent, checked by the caller)."""
+    person = person_of(agent)
     keyring = services.keyring
     ref = keyring.ref(person)
-    own, named, sole_attachments = services.statements.held_of(person)
-    current = keyring.current_keys([person])[person]  # the key that seals who is erased (retired below)
+    try:
+        own, named, sole_attachments = services.statements.held_of(person)
+        current = keyring.current_keys([person])[person]  # the key that seals who is erased (retired below)
+    except (LogUnavailable, OperationalError, DBAPIError):
+        raise Unavailable("the database is unavailable; retry the erasure later", cause="database") from None
     event_id = str(uuid.uuid4())
     requested = utc_iso()
     with services.engine.begin() as conn:
@@ -126,20 +140,34 @@ def _finish(services: Services, event_id: str, kids: list[str]) -> int:
     return deleted
 
 
-def finish_pending(services: Services, applied: dict[tuple[str, int], int]) -> int:
-    """Delete the keys of erasures every projection has applied (``applied``: (projection,
-    partition) -> next offset); return how many erasures finished. Cheap when none is pending."""
+def finish_pending(services: Services) -> int:
+    """Delete the keys of the erasures every projection has applied; return how many finished.
+    One small query when none is pending (the projection runner calls this every few seconds)."""
     with services.engine.connect() as conn:
         pending = conn.execute(
             sa.select(erasures.c.id, erasures.c.kids, erasures.c.log_partition, erasures.c.log_offset)
             .where(erasures.c.finished.is_(None), erasures.c.log_offset.is_not(None))
         ).all()
+        applied = tracking.all_applied(conn) if pending else {}
     finished = 0
     for row in pending:
         if all(applied.get((p.name, row.log_partition), 0) > row.log_offset for p in services.runner.projections):
             _finish(services, row.id, json.loads(row.kids))
+            log.info("erasure %s finished: every projection has applied it; its keys are deleted", row.id)
             finished += 1
     return finished
+
+
+def finisher(services: Services, every_s: float = 5.0) -> Callable[[], None]:
+    """:func:`finish_pending` at most every ``every_s`` seconds: the runner's ``after_round``."""
+    last = [float("-inf")]
+
+    def run() -> None:
+        if time.monotonic() - last[0] >= every_s:
+            last[0] = time.monotonic()
+            finish_pending(services)
+
+    return run
 
 
 def history(services: Services, limit: int = 100) -> list[dict[str, Any]]:
