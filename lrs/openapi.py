@@ -279,6 +279,7 @@ ERASURE_SUMMARY = {
         "keys_deleted": {"type": "integer"},
         "status": {"type": "string", "enum": ["done", "pending"]},
         "requested": {"type": "string"},
+        "linked": {"type": "integer", "description": "Other identifiers a cohort defines as the same person, erased with them"},
     },
 }
 
