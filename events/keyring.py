@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
@@ -102,6 +103,21 @@ class Keyring:
         log's event keys and the erasure record hold instead of the identifier. Without the master
         key it cannot be turned back into the identifier, nor made from one."""
         return hmac.new(self._hash_key, person.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def check(self) -> None:
+        """:class:`MasterKeyError` when the master key is not the one this database's keys were
+        wrapped with (a wrong POLKU_MASTER_KEY would otherwise make every sealed part unreadable)."""
+        try:
+            with self._engine.connect() as conn:
+                row = conn.execute(sa.select(data_keys.c.kid, data_keys.c.person, data_keys.c.wrapped).limit(1)).first()
+        except (OperationalError, DBAPIError) as exc:
+            raise LogUnavailable("the key store is unavailable") from exc
+        if row is None:
+            return
+        try:
+            self._unwrapped(row.kid, row.person, row.wrapped)
+        except InvalidTag:
+            raise MasterKeyError("the master key is not the one this database's data keys were wrapped with") from None
 
     # ---- sealing side -------------------------------------------------------------------
     def current_keys(self, persons: Iterable[str]) -> dict[str, DataKey]:

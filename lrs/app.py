@@ -38,10 +38,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(health.blueprint)
     app.register_blueprint(metrics.blueprint)
     if settings.projections_in_process:
-        services.runner.start()
+        from lrs import erasure
+
+        services.runner.after_round = erasure.finisher(services)  # erasures the projections have applied lose their keys
         from lrs import retention
 
-        retention.start(services)
+        retention.beside(services.runner, services)  # expires old statements when retention is set
+        services.runner.start()
 
     from lrs.resources import blueprints
 

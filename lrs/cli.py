@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import sys
@@ -144,10 +145,13 @@ def project(idle_sleep: float, partitions: str | None, metrics_port: int | None)
         f" of {services.log.partitions}"
     )
     sys.stdout.flush()
-    runner.start(idle_sleep)
+    from lrs import erasure
+
+    runner.after_round = erasure.finisher(services)  # erasures every projection has applied lose their keys
     from lrs import retention
 
-    retention.start(services)
+    retention.beside(runner, services)  # expires old statements when retention is set
+    runner.start(idle_sleep)
     while not stop.wait(0.5):
         pass
     services.close()
@@ -697,6 +701,70 @@ def export_command(agent: str, zip_path: str | None) -> None:
         raise click.ClickException(exc.message) from None
     finally:
         services.close()
+
+
+@main.command("erase")
+@click.option("--agent", "agent", required=True, help='The person: an Agent as JSON, e.g. \'{"mbox": "mailto:aino@example.org"}\'.')
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase_command(agent: str, yes: bool) -> None:
+    """Erase one person for good: their statements, documents and memberships leave every view,
+    they become the anonymous agent in other people's statements, and their data keys are
+    deleted, so their parts of the log can no longer be read (docs/personal-data.md)."""
+    from lrs import erasure
+    from lrs.errors import XAPIError
+    from schemas.agents import AgentProblem, agent_parameter
+
+    settings = _settings()
+    try:
+        parsed, _ = agent_parameter(agent, settings.default_version)
+    except AgentProblem as exc:
+        raise click.UsageError(f"--{exc}") from None
+    services = _services(settings)
+    try:
+        own, named, attachments = services.statements.held_of(erasure.person_of(parsed))
+        click.echo(f"{own} statement(s) by this person will be erased, {named} other statement(s) will name "
+                   f"the anonymous agent instead, {len(attachments)} attachment(s) only they referenced will be "
+                   "deleted, with their State and Agent Profile documents and cohort memberships.")
+        if not yes:
+            click.confirm("Erase this person for good? This cannot be undone", abort=True)
+        summary = erasure.erase(services, parsed, requested_by="polku erase")
+    except XAPIError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        services.close()
+    click.echo(json.dumps(summary.as_json(), indent=2))
+    if summary.status != "done":
+        click.echo("pending: the projection workers finish it (their keys are deleted once every view has applied it)", err=True)
+
+
+@main.command("erasures")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+def erasures_command(limit: int) -> None:
+    """The erasure record, newest first (the person only as a keyed hash)."""
+    from lrs import erasure
+
+    services = _services(_settings())
+    try:
+        rows = erasure.history(services, limit)
+    finally:
+        services.close()
+    if not rows:
+        click.echo("no erasures")
+    for row in rows:
+        click.echo(json.dumps(row))
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """The master key that wraps every person's data key."""
+
+
+@keys_group.command("new-master-key")
+def new_master_key_command() -> None:
+    """Print a new random master key (32 bytes, base64) for POLKU_MASTER_KEY."""
+    from events.keyring import new_master_key
+
+    click.echo(new_master_key())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -51,8 +51,14 @@ SCOPES = frozenset(
         "admin",
         "analytics",
         "metrics",
+        "erase",
+        "keys",
     }
 )
+
+#: Scopes ``all`` does not grant: erasing people for good (``erase``) and reading their data keys
+#: (``keys``, for consumers of the log) are given to a credential by name or not at all.
+SEPARATE_SCOPES = frozenset({"erase", "keys"})
 
 metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
 
@@ -121,8 +127,11 @@ class Credential:
     generation: str = ""
 
     def allows(self, *needed: str) -> bool:
-        """True when the credential holds ``all`` or any of ``needed``."""
-        return "all" in self.scopes or any(scope in self.scopes for scope in needed)
+        """True when the credential holds any of ``needed``, or ``all`` when one of ``needed`` is
+        not a :data:`SEPARATE_SCOPES` scope."""
+        if any(scope in self.scopes for scope in needed):
+            return True
+        return "all" in self.scopes and any(scope not in SEPARATE_SCOPES for scope in needed)
 
     def valid_at(self, now: str) -> bool:
         """Not revoked and not expired at ``now`` (a :func:`utc_iso` time)."""

@@ -23,16 +23,22 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable
 
 import sqlalchemy as sa
 
-from events import Event, utc_iso
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from events import Event, LogUnavailable, utc_iso
 from events.sealing import AGENT_ERASED, seal_identity
 from lrs.commands import append
+from lrs.errors import Unavailable
 from lrs.services import Services
+from projections import tracking
+from projections.cohort_views import CohortViews
 from schemas.agents import agent_key, person_key
 
 log = logging.getLogger(__name__)
@@ -74,49 +80,76 @@ class Summary:
     keys_deleted: int
     status: str
     requested: str
+    #: other identifiers a cohort defines as the same person, erased with them
+    linked: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def erase(services: Services, agent: dict[str, Any], requested_by: str, wait_s: float | None = None) -> Summary:
-    """Erase the person ``agent`` identifies (an Agent, checked by the caller)."""
+def person_of(agent: dict[str, Any]) -> str:
+    """The person key an erasure of ``agent`` reaches (an address and its SHA-1 are one person)."""
     person = person_key(agent)
     if person is None:
         raise ValueError("agent: an Agent with an identifier is required")
-    keyring = services.keyring
-    ref = keyring.ref(person)
-    own, named, sole_attachments = services.statements.held_of(person)
-    current = keyring.current_keys([person])[person]  # the key that seals who is erased (retired below)
-    event_id = str(uuid.uuid4())
+    return person
+
+
+def erase(services: Services, agent: dict[str, Any], requested_by: str, wait_s: float | None = None) -> Summary:
+    """Erase the person ``agent`` identifies (an Agent, checked by the caller), with every other
+    identifier a cohort defines as theirs (an address and a workspace account of one member)."""
+    first = person_of(agent)
+    try:
+        persons = [first] + sorted(CohortViews(services.engine).linked_persons(first) - {first})
+        held = {person: services.statements.held_of(person) for person in persons}
+        current = services.keyring.current_keys(persons)  # the keys that seal who is erased (retired below)
+    except (LogUnavailable, OperationalError, DBAPIError):
+        raise Unavailable("the database is unavailable; retry the erasure later", cause="database") from None
     requested = utc_iso()
+    given = {first: sorted({k for k in (agent_key(agent),) if k})}
+    events, kids_of = [], {}
     with services.engine.begin() as conn:
-        kids = keyring.retire(conn, ref)
-        conn.execute(
-            erasures.insert().values(
-                id=event_id, person=ref, kind="request", requested=requested, requested_by=requested_by[:200],
-                kids=json.dumps(kids), statements=own, mentions=named, documents=0, attachments=0,
+        for person in persons:
+            ref = services.keyring.ref(person)
+            own, named, _ = held[person]
+            event_id = str(uuid.uuid4())
+            kids_of[event_id] = kids = services.keyring.retire(conn, ref)
+            conn.execute(
+                erasures.insert().values(
+                    id=event_id, person=ref, kind="request", requested=requested, requested_by=requested_by[:200],
+                    kids=json.dumps(kids), statements=own, mentions=named, documents=0, attachments=0,
+                )
             )
-        )
-    identity = {"person": person, "agents": sorted({k for k in (agent_key(agent),) if k})}
-    event = Event(type=AGENT_ERASED, key=ref, data=seal_identity(ref, identity, current, kids), id=event_id, recorded=requested)
-    positions = append(services, [event])
-    documents = services.documents.delete_person(person, identity["agents"])
-    attachments = services.blobs.delete(sole_attachments)
-    with services.engine.begin() as conn:
-        conn.execute(
-            erasures.update().where(erasures.c.id == event_id).values(
-                documents=documents, attachments=attachments, log_partition=positions[0].partition, log_offset=positions[0].offset
+            identity = {"person": person, "agents": event_identity_agents(given, person)}
+            events.append(Event(type=AGENT_ERASED, key=ref, data=seal_identity(ref, identity, current[person], kids), id=event_id, recorded=requested))
+    positions = append(services, events)
+    documents = attachments = 0
+    for event, position, person in zip(events, positions, persons):
+        found = services.documents.delete_person(person, event_identity_agents(given, person))
+        gone = services.blobs.delete(held[person][2])
+        documents, attachments = documents + found, attachments + gone
+        with services.engine.begin() as conn:
+            conn.execute(
+                erasures.update().where(erasures.c.id == event.id).values(
+                    documents=found, attachments=gone, log_partition=position.partition, log_offset=position.offset
+                )
             )
-        )
     if services.settings.projections_in_process:
         services.runner.apply_now()
     wait = services.settings.consistency_wait_s if wait_s is None else wait_s
     applied = all(services.consistency.wait_for(p.name, positions, wait) for p in services.runner.projections)
-    deleted = _finish(services, event_id, kids) if applied else 0
-    log.info("erasure %s: %d statements, %d mentions, %d documents, %d attachments; %s",
-             event_id, own, named, documents, attachments, "done" if applied else "pending")
-    return Summary(event_id, ref, own, named, documents, attachments, deleted, "done" if applied else "pending", requested)
+    deleted = sum(_finish(services, event.id, kids_of[event.id]) for event in events) if applied else 0
+    own = sum(h[0] for h in held.values())
+    named = sum(h[1] for h in held.values())
+    status = "done" if applied else "pending"
+    log.info("erasure %s (%d identifier(s)): %d statements, %d mentions, %d documents, %d attachments; %s",
+             events[0].id, len(persons), own, named, documents, attachments, status)
+    return Summary(events[0].id, events[0].key, own, named, documents, attachments, deleted, status, requested, len(persons) - 1)
+
+
+def event_identity_agents(given: dict[str, list[str]], person: str) -> list[str]:
+    """The agent keys an erased person's documents may be kept under, besides their person key."""
+    return given.get(person) or ([] if person.startswith("sha1:") else [person])
 
 
 def _finish(services: Services, event_id: str, kids: list[str]) -> int:
@@ -126,20 +159,34 @@ def _finish(services: Services, event_id: str, kids: list[str]) -> int:
     return deleted
 
 
-def finish_pending(services: Services, applied: dict[tuple[str, int], int]) -> int:
-    """Delete the keys of erasures every projection has applied (``applied``: (projection,
-    partition) -> next offset); return how many erasures finished. Cheap when none is pending."""
+def finish_pending(services: Services) -> int:
+    """Delete the keys of the erasures every projection has applied; return how many finished.
+    One small query when none is pending (the projection runner calls this every few seconds)."""
     with services.engine.connect() as conn:
         pending = conn.execute(
             sa.select(erasures.c.id, erasures.c.kids, erasures.c.log_partition, erasures.c.log_offset)
             .where(erasures.c.finished.is_(None), erasures.c.log_offset.is_not(None))
         ).all()
+        applied = tracking.all_applied(conn) if pending else {}
     finished = 0
     for row in pending:
         if all(applied.get((p.name, row.log_partition), 0) > row.log_offset for p in services.runner.projections):
             _finish(services, row.id, json.loads(row.kids))
+            log.info("erasure %s finished: every projection has applied it; its keys are deleted", row.id)
             finished += 1
     return finished
+
+
+def finisher(services: Services, every_s: float = 5.0) -> Callable[[], None]:
+    """:func:`finish_pending` at most every ``every_s`` seconds: the runner's ``after_round``."""
+    last = [float("-inf")]
+
+    def run() -> None:
+        if time.monotonic() - last[0] >= every_s:
+            last[0] = time.monotonic()
+            finish_pending(services)
+
+    return run
 
 
 def history(services: Services, limit: int = 100) -> list[dict[str, Any]]:

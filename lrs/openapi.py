@@ -193,6 +193,7 @@ def document() -> dict[str, Any]:
     spec.path("/cohorts/{key}/success", operations=_view("Assessment, self-assessment and pre/post results", "Success", []))
     _credential_paths(spec, admin)
     _export_path(spec, admin)
+    _erasure_paths(spec, admin)
     spec.path(
         "/openapi.json",
         operations={"get": {"tags": ["meta"], "summary": "This document", "responses": {"200": {"description": "OpenAPI 3 document"}}}},
@@ -263,6 +264,69 @@ EXPORT_DOCUMENT = {
                                    "member's progress, engagement (with statements per week) and success rows"},
     },
 }
+
+
+ERASURE_SUMMARY = {
+    "type": "object",
+    "required": ["id", "person", "statements", "mentions", "documents", "attachments", "keys_deleted", "status", "requested"],
+    "properties": {
+        "id": {"type": "string", "description": "The agent.erased event's id"},
+        "person": {"type": "string", "description": "The person's keyed hash (never the identifier)"},
+        "statements": {"type": "integer", "description": "Their own statements, removed"},
+        "mentions": {"type": "integer", "description": "Other people's statements that now name the anonymous agent"},
+        "documents": {"type": "integer"},
+        "attachments": {"type": "integer"},
+        "keys_deleted": {"type": "integer"},
+        "status": {"type": "string", "enum": ["done", "pending"]},
+        "requested": {"type": "string"},
+        "linked": {"type": "integer", "description": "Other identifiers a cohort defines as the same person, erased with them"},
+    },
+}
+
+
+def _erasure_paths(spec: APISpec, admin: dict[str, Any]) -> None:
+    """``/agents`` DELETE (scope erase), ``/erasures`` (erase or admin), ``/data-keys`` (keys)."""
+    agent = {"name": "agent", "in": "query", "required": True, "schema": {"type": "string"},
+             "description": 'The person: an Agent as JSON, e.g. {"mbox": "mailto:aino@example.org"}'}
+    summary = {"content": {"application/json": {"schema": ERASURE_SUMMARY}}}
+    spec.path("/agents", operations={"delete": admin | {
+        "summary": "Erase a person for good (scope erase, which all does not grant); docs/personal-data.md",
+        "parameters": [agent],
+        "responses": {
+            "200": {"description": "Erased: every view applied it and the person's keys are deleted"} | summary,
+            "202": {"description": "Erased from the log's point of view; the keys are deleted once every view applied it"} | summary,
+            "400": _error("Invalid parameter; the message names it"),
+            "401": _error("No or wrong credentials"),
+            "403": _error("The credential lacks the erase scope"),
+            "503": _error("The database or the log is unavailable; retry"),
+        },
+    }})
+    limit = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
+    spec.path("/erasures", operations={"get": admin | {
+        "summary": "The erasure record, newest first (the person only as a keyed hash)",
+        "parameters": [limit],
+        "responses": {
+            "200": {"description": "The record", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["erasures"], "properties": {"erasures": {"type": "array", "items": {"type": "object"}}}}}}},
+            "400": _error("Invalid parameter; the message names it"),
+            "401": _error("No or wrong credentials"),
+            "403": _error("The credential lacks the erase or admin scope"),
+        },
+    }})
+    kid = {"name": "kid", "in": "query", "required": True, "schema": {"type": "string"},
+           "description": "Key ids (the kid of sealed parts), comma-separated, at most 200"}
+    spec.path("/data-keys", operations={"get": admin | {
+        "summary": "Data keys for consumers of the log (scope keys, which all does not grant); erased keys are never given",
+        "parameters": [kid],
+        "responses": {
+            "200": {"description": "The keys still given", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["keys", "unavailable"],
+                "properties": {"keys": {"type": "object"}, "unavailable": {"type": "array", "items": {"type": "string"}}}}}}},
+            "400": _error("Invalid parameter; the message names it"),
+            "401": _error("No or wrong credentials"),
+            "403": _error("The credential lacks the keys scope"),
+        },
+    }})
 
 
 def _export_path(spec: APISpec, admin: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ event on the log like everything else, so a rebuild honours it as the live views
   projection their facts and rows (for a programme: those counted for its cohorts), the agent
   names the names last seen before it (global only). Activity definitions stay: they describe
   activities, not people. What an expired statement voided stays voided.
-- The host of the projection runner (the embedded server, ``polku project``) looks every minute;
+- The projection runner (beside the embedded server, in ``polku project``) looks every minute;
   at most once an hour, when the statement store holds something stored before a cutoff, it
   appends one event per cutoff, deletes the attachment bytes only expired statements carried, and
   records the run in ``polku_erasures`` (kind ``retention``, requested by ``retention``, person
@@ -25,7 +25,7 @@ sealed, and erasing a person shreds them): retention is about what Polku shows a
 from __future__ import annotations
 
 import logging
-import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -95,8 +95,10 @@ def last_run(services: Services) -> dict[str, Any] | None:
     return {"requested": latest, "statements": int(total)}
 
 
-def run(services: Services, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Expire what is due, unless a run appended within the last hour; return what was recorded."""
+def run(services: Services, now: datetime | None = None, wait: bool = True) -> list[dict[str, Any]]:
+    """Expire what is due, unless a run appended within the last hour; return what was recorded.
+    ``wait``: until every projection has applied the events (bounded), then mark the runs
+    finished; without it (the runner's own thread) the erasure finisher marks them later."""
     now = now or datetime.now(timezone.utc)
     previous = last_run(services)
     if previous is not None and previous["requested"] > utc_iso(now - INTERVAL):
@@ -124,10 +126,12 @@ def run(services: Services, now: datetime | None = None) -> list[dict[str, Any]]
         with services.engine.begin() as conn:
             conn.execute(erasures.update().where(erasures.c.id == record["id"]).values(
                 attachments=record["attachments"], log_partition=position.partition, log_offset=position.offset))
+    if not wait:
+        return records
     if services.settings.projections_in_process:
         services.runner.apply_now()
-    wait = services.settings.consistency_wait_s
-    if all(services.consistency.wait_for(p.name, positions, wait) for p in services.runner.projections):
+    bound = services.settings.consistency_wait_s
+    if all(services.consistency.wait_for(p.name, positions, bound) for p in services.runner.projections):
         with services.engine.begin() as conn:
             conn.execute(erasures.update().where(erasures.c.id.in_([r["id"] for r in records])).values(finished=utc_iso()))
     for r in runs:
@@ -147,37 +151,22 @@ def describe(services: Services) -> str:
     return f"retention: on ({'; '.join(said)}); {ran}"
 
 
-class RetentionJob:
-    """Runs :func:`run` every :data:`CHECK_S` seconds in a daemon thread, beside the projection runner."""
+def beside(runner: Any, services: Services, every_s: float = CHECK_S) -> None:
+    """Run :func:`run` after the projection runner's rounds (its ``after_round``, after what is
+    already there), at most every ``every_s`` seconds. A failed run is logged and tried again at
+    the next look: it never stops the runner."""
+    before = runner.after_round
+    last = [float("-inf")]
 
-    def __init__(self, services: Services, check_s: float = CHECK_S) -> None:
-        self.services = services
-        self.check_s = check_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+    def after_round() -> None:
+        if before is not None:
+            before()
+        if time.monotonic() - last[0] < every_s:
+            return
+        last[0] = time.monotonic()
+        try:
+            run(services, wait=False)
+        except Exception:  # noqa: BLE001 - retention must never stall the runner; it tries again later
+            log.exception("retention run failed; trying again in %.0f s", every_s)
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="polku-retention", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.check_s):
-            try:
-                run(self.services)
-            except Exception:  # noqa: BLE001 - the job must outlive an outage; it tries again next time
-                log.exception("retention run failed; trying again in %.0f s", self.check_s)
-
-
-def start(services: Services) -> RetentionJob:
-    """Start the retention job beside this process's projection runner; ``services.close()`` stops it."""
-    job = RetentionJob(services)
-    job.start()
-    services.background.append(job)
-    return job
-
+    runner.after_round = after_round

@@ -11,7 +11,7 @@ from flask import current_app
 from events import Log
 from events.blobs import BlobStore
 from events.claims import ClaimRegistry
-from events.keyring import Keyring
+from events.keyring import Keyring, MasterKeyError
 from events.sealing import Opener
 from events.sql import SqlLog, make_engine
 from lrs import schema
@@ -19,7 +19,7 @@ from lrs.credentials import CredentialStore
 from lrs.documents import DocumentStore
 from lrs.group_commit import WriteQueue
 from lrs.keys import master_key
-from lrs.settings import Settings
+from lrs.settings import Settings, SettingsError
 from projections.consistency import Consistency
 from projections.log_guard import LogGuard
 from projections.runner import Runner
@@ -48,12 +48,8 @@ class Services:
     waiters: threading.BoundedSemaphore
     #: concurrent requests' statement writes, claimed and appended together (group commit)
     writes: WriteQueue = field(default_factory=WriteQueue)
-    #: jobs beside the projection runner (lrs/retention.py), stopped by :meth:`close`
-    background: list = field(default_factory=list)
 
     def close(self) -> None:
-        for job in self.background:
-            job.stop()
         self.runner.stop()
         self.log.close()
         self.engine.dispose()
@@ -93,7 +89,12 @@ def build_services(settings: Settings) -> Services:
         engine.dispose()
         raise
     try:
-        return _wire(settings, engine, log_, Keyring(engine, key))
+        keyring = Keyring(engine, key)
+        try:
+            keyring.check()
+        except MasterKeyError as exc:
+            raise SettingsError(f"POLKU_MASTER_KEY: {exc}") from None
+        return _wire(settings, engine, log_, keyring)
     except BaseException:  # a start that fails half-way must not leave the log's clients behind
         log_.close()
         engine.dispose()

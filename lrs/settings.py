@@ -91,8 +91,10 @@ class Settings:
     @property
     def max_event_bytes(self) -> int:
         """The largest event on the log, in every mode: a request's worth of statement plus what
-        the LRS adds (stored, authority, the envelope)."""
-        return self.max_request_bytes + ENVELOPE_ALLOWANCE
+        the LRS adds (stored, authority, the envelope), sealed: a sealed part is base64 (4/3 of
+        its JSON) with its key id, person and paths beside it -- at most twice the request even
+        for a Group of many members, each sealed on their own (events/sealing.py)."""
+        return 2 * self.max_request_bytes + ENVELOPE_ALLOWANCE
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -20,7 +20,7 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 
 from projections.cohort_model import iso_week
-from projections.cohorts import cohorts, members, programme_items, programmes
+from projections.cohorts import cohorts, member_keys, members, programme_items, programmes
 from projections.cohorts import rows as cohort_rows
 
 
@@ -66,6 +66,18 @@ class CohortViews:
         self.engine = engine
 
     # ---- definitions -------------------------------------------------------------------
+    def linked_persons(self, person: str) -> set[str]:
+        """Every person key a cohort defines as the same member as ``person`` (a member given with
+        an address and a workspace account is one person): what an erasure of them reaches."""
+        mine, theirs = member_keys.alias("mine"), member_keys.alias("theirs")
+        query = (
+            sa.select(theirs.c.ifi)
+            .join(mine, sa.and_(mine.c.cohort_key == theirs.c.cohort_key, mine.c.position == theirs.c.position))
+            .where(mine.c.ifi == person)
+        )
+        with self.engine.connect() as conn:
+            return set(conn.scalars(query)) | {person}
+
     def programme(self, key: str) -> Programme | None:
         with self._snapshot() as conn:
             found = self._programmes(conn, programmes.c.key == key)

@@ -83,6 +83,8 @@ class Runner:
         self.committed: dict[tuple[str, int], int] = {}
         #: Told (projection, partition, events) after each committed batch (the server's metrics).
         self.on_commit: Callable[[str, int, int], None] | None = None
+        #: Called after each round of the background loop (the server finishes pending erasures).
+        self.after_round: Callable[[], None] | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -271,6 +273,8 @@ class Runner:
         while not self._stop.is_set():
             try:
                 applied = self.run_once()
+                if self.after_round is not None:
+                    self.after_round()
                 backoff = idle_sleep
                 last_error = ""
             except TRANSIENT as exc:

@@ -10,7 +10,7 @@ def blueprints():
     from lrs.resources import analytics, openapi, programmes
     from lrs import dashboard
     from lrs.resources import credentials
-    from lrs.resources import export
+    from lrs.resources import erasure, export
 
     return [
         (about.blueprint, "/xapi"),
@@ -23,4 +23,5 @@ def blueprints():
         (dashboard.blueprint, None),  # the dashboard, at / (lrs/dashboard)
         (credentials.blueprint, "/api/v1"),
         (export.blueprint, "/api/v1"),
+        (erasure.blueprint, "/api/v1"),
     ]

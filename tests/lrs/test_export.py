@@ -14,7 +14,6 @@ import base64
 import hashlib
 import io
 import json
-import time
 import uuid
 import zipfile
 
@@ -26,111 +25,7 @@ from lrs.app import create_app
 from lrs.cli import main
 from lrs.settings import Settings
 from tests.fixtures.databases import MASTER_KEY, reset_postgres
-from tests.fixtures.statements_builders import ADL
-from tests.fixtures.xapi_client import MULTIPART, attachment, multipart_body, part
-
-V2 = {"X-Experience-API-Version": "2.0.0"}
-ATTACHMENT_BYTES = "Kehittämistehtävä 2: palautteen antaminen viikoittain.\n".encode()
-
-
-def basic(credential, secret: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{credential.key}:{secret}".encode()).decode()}
-
-
-class Loaded:
-    """What the module loads, and a client with an ``all`` credential."""
-
-    def __init__(self, app, database_url: str) -> None:
-        self.app = app
-        self.database_url = database_url
-        self.services = app.extensions["polku"]
-        credential, secret = self.services.credentials.create("loader", {"all"})
-        self.auth = basic(credential, secret) | V2
-        self.client = app.test_client()
-        ns = uuid.uuid4().hex[:8]
-        self.ns = f"https://polku.example/{ns}"
-        self.aino = {"objectType": "Agent", "name": "Aino", "mbox": f"mailto:aino-{ns}@example.org"}
-        self.aino_sha1 = {"mbox_sha1sum": hashlib.sha1(self.aino["mbox"].encode()).hexdigest()}
-        self.onni = {"objectType": "Agent", "name": "Onni", "mbox": f"mailto:onni-{ns}@example.org"}
-        self.cohort = f"north-{ns}"
-        self.ids: dict[str, str] = {}
-
-    def get(self, path: str, **params):
-        return self.client.get(path, query_string=params, headers=self.auth)
-
-    def export(self, agent: dict | str | None = None, **params):
-        if agent is not None:
-            params["agent"] = agent if isinstance(agent, str) else json.dumps(agent)
-        return self.get("/api/v1/agents/export", **params)
-
-    def said(self, name: str, actor: dict, verb: str, obj: dict | str, at: str, **extra) -> dict:
-        statement = {"id": str(uuid.uuid4()), "actor": actor, "verb": {"id": ADL + verb},
-                     "object": {"id": f"{self.ns}/{obj}"} if isinstance(obj, str) else obj, "timestamp": at, **extra}
-        self.ids[name] = statement["id"]
-        return statement
-
-    def post(self, *statements: dict) -> None:
-        response = self.client.post("/xapi/statements", json=list(statements), headers=self.auth)
-        assert response.status_code == 200, response.get_data(as_text=True)
-
-    def put_document(self, path: str, params: dict, body: bytes, content_type: str) -> None:
-        response = self.client.put(path, query_string=params, data=body,
-                                   headers=self.auth | {"Content-Type": content_type, "If-None-Match": "*"})
-        assert response.status_code == 204, response.get_data(as_text=True)
-
-
-def _load(lrs: Loaded) -> None:
-    ns, aino, onni = lrs.ns, lrs.aino, lrs.onni
-    programme = {"name": "Supervisors", "items": [
-        {"activity": f"{ns}/day-1", "title": "Coaching day 1", "kind": "coaching-day", "required": True, "due": "2026-02-03"},
-        {"activity": f"{ns}/check", "title": "Knowledge check", "kind": "assessment", "required": True},
-        {"activity": f"{ns}/self", "title": "Weekly self-assessment", "kind": "self-assessment", "required": False},
-    ]}
-    assert lrs.client.put(f"/api/v1/programmes/p-{lrs.cohort}", json=programme, headers=lrs.auth).status_code == 201
-    cohort = {"name": "North", "programme": f"p-{lrs.cohort}", "iri": f"{ns}/cohort", "starts": "2026-02-02",
-              "ends": "2026-03-01", "members": [onni, aino]}
-    assert lrs.client.put(f"/api/v1/cohorts/{lrs.cohort}", json=cohort, headers=lrs.auth).status_code == 201
-
-    lrs.post(
-        lrs.said("aino-day-1", aino, "completed", "day-1", "2026-02-03T09:00:00Z"),
-        lrs.said("aino-self", lrs.aino_sha1, "answered", "self", "2026-02-06T15:00:00Z",
-                 result={"score": {"scaled": 0.5}}),
-        lrs.said("onni-day-1-taught-by-aino", onni, "completed", "day-1", "2026-02-03T09:05:00Z",
-                 context={"instructor": aino}),
-        lrs.said("onni-mentored-aino", onni, "mentored", aino, "2026-02-10T12:00:00Z"),
-        lrs.said("onni-own", onni, "answered", "self", "2026-02-13T15:00:00Z", result={"score": {"scaled": 0.7}}),
-        lrs.said("aino-to-void", aino, "experienced", "self", "2026-02-11T08:00:00Z"),
-        lrs.said("onni-to-void", onni, "experienced", "self", "2026-02-11T08:30:00Z"),
-    )
-    coach = {"objectType": "Agent", "account": {"homePage": "https://coach.example", "name": "coach-1"}}
-    lrs.post(
-        lrs.said("void-aino", coach, "voided", {"objectType": "StatementRef", "id": lrs.ids["aino-to-void"]},
-                 "2026-02-12T08:00:00Z"),
-        lrs.said("void-onni", onni, "voided", {"objectType": "StatementRef", "id": lrs.ids["onni-to-void"]},
-                 "2026-02-12T08:30:00Z"),
-    )
-    checked = lrs.said("aino-check", aino, "passed", "check", "2026-02-17T10:00:00Z",
-                       result={"success": True, "score": {"scaled": 0.8}}, attachments=[attachment(ATTACHMENT_BYTES)])
-    response = lrs.client.post("/xapi/statements", data=multipart_body(checked, part(ATTACHMENT_BYTES)),
-                               headers=lrs.auth | MULTIPART)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    settled = utc_iso()
-
-    state = {"activityId": f"{ns}/day-1", "agent": json.dumps(aino), "stateId": "bookmark"}
-    lrs.put_document("/xapi/activities/state", state, b'{"page": 3, "note": "\xc3\xa4"}', "application/json")
-    registered = state | {"stateId": "notes", "registration": str(uuid.uuid4())}
-    lrs.put_document("/xapi/activities/state", registered, b"\x00\x01 not json", "application/octet-stream")
-    lrs.put_document("/xapi/activities/state", state | {"agent": json.dumps(onni)}, b'{"page": 9}', "application/json")
-    lrs.put_document("/xapi/agents/profile", {"agent": json.dumps(aino), "profileId": "preferences"},
-                     b'{"language": "fi"}', "application/json")
-    lrs.put_document("/xapi/agents/profile", {"agent": json.dumps(onni), "profileId": "preferences"},
-                     b'{"language": "sv"}', "application/json")
-
-    deadline = time.monotonic() + 30  # the cohort views have applied every statement above
-    while lrs.get(f"/api/v1/cohorts/{lrs.cohort}/success").headers.get("X-Consistent-Through", "") < settled:
-        assert time.monotonic() < deadline, "the cohort projection did not catch up"
-        time.sleep(0.05)
-
+from tests.fixtures.people import ATTACHMENT_BYTES, Loaded, basic, load
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def lrs(request, tmp_path_factory):
@@ -142,7 +37,7 @@ def lrs(request, tmp_path_factory):
     # small pages: the export and the Statement API both page through several
     app = create_app(Settings(database_url=url, master_key=MASTER_KEY, run_projections=True, page_size=2, max_page_size=3))
     loaded = Loaded(app, url)
-    _load(loaded)
+    load(loaded)
     yield loaded
     loaded.services.close()
 

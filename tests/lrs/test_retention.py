@@ -70,7 +70,8 @@ def make_lrs(database_url):
     made = []
 
     def make(**settings) -> Lrs:
-        lrs = Lrs(create_app(Settings(database_url=database_url, master_key=MASTER_KEY, run_projections=True, **settings)))
+        settings.setdefault("run_projections", True)
+        lrs = Lrs(create_app(Settings(database_url=database_url, master_key=MASTER_KEY, **settings)))
         made.append(lrs)
         return lrs
 
@@ -215,3 +216,24 @@ def test_attachment_bytes_only_expired_statements_carried_are_deleted_and_shared
     kept = lrs.services.blobs.get(digests.values())
     assert digests[only_old] not in kept
     assert kept[digests[shared]] == shared
+
+
+def test_the_projection_runner_expires_what_is_due_after_its_round(make_lrs):
+    """The runner's ``after_round`` (beside the server, in ``polku project``) runs retention."""
+    from events import Event
+    from lrs.comparison import fingerprint
+    from projections.statements import STATEMENT_STORED
+
+    lrs = make_lrs(retention_days=30, run_projections=False)  # this test turns the runner's rounds itself
+    runner = lrs.services.runner
+    retention.beside(runner, lrs.services, every_s=0)
+    old = dict(lrs.said(lrs.aino, "a"), stored="2020-01-01T00:00:00.000000Z", timestamp="2020-01-01T00:00:00.000000Z",
+               authority={"objectType": "Agent", "account": {"homePage": "https://polku.invalid/credentials", "name": "x"}},
+               version="2.0.0")
+    lrs.services.log.append([Event(type=STATEMENT_STORED, key="old", data={"statement": old, "fingerprint": fingerprint(old)})])
+    runner.catch_up()
+    assert lrs.statement(old["id"]) is not None, "an event written before sealing opens as it is"
+    runner.after_round()
+    runner.catch_up()
+    assert lrs.statement(old["id"]) is None
+    assert [r.statements for r in lrs.runs()] == [1]

@@ -4,6 +4,8 @@ of the code is named as such (with what to run) before anything starts on it."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import threading
@@ -248,3 +250,24 @@ def test_credentials_sharing_a_name_before_0004_keep_working_under_unique_names(
         names = dict(conn.execute(sa.text("SELECT key, name FROM polku_credentials")).all())
     assert names == {"k1": "lms", "k2": "lms (k2)"}, "the oldest keeps the name"
     assert differences(blank_engine) == []
+
+
+def test_statements_stored_before_0005_are_indexed_by_the_people_and_attachments_they_carry(blank_engine):
+    """What an erasure finds them by: their actor, the people they name, their attachments."""
+    body = json.dumps({
+        "id": "s1", "actor": {"mbox": "mailto:Aino@example.org"}, "context": {"instructor": {"account": {"homePage": "https://h.example", "name": "onni"}}},
+        "attachments": [{"sha2": "ab" * 32, "usageType": "u", "display": {}, "contentType": "text/plain", "length": 1}],
+    })
+    with blank_engine.begin() as conn:
+        command.upgrade(schema.alembic_config(conn), "0004")
+        conn.execute(sa.text(
+            "INSERT INTO xapi_statements (id, stored, verb_id, voided, fingerprint, body) "
+            "VALUES ('s1', '2026-01-01T00:00:00.000000Z', 'v', false, 'f', :body)"
+        ), {"body": body})
+    schema.upgrade(blank_engine)
+    with blank_engine.connect() as conn:
+        people = set(conn.execute(sa.text("SELECT person, is_actor FROM xapi_statement_people")).all())
+        hashes = conn.execute(sa.text("SELECT sha2 FROM xapi_statement_attachments")).scalars().all()
+    assert {(p, bool(a)) for p, a in people} == {
+        ("sha1:" + hashlib.sha1(b"mailto:aino@example.org").hexdigest(), True), ("account:https://h.example|onni", False)}
+    assert hashes == ["ab" * 32]

@@ -7,21 +7,29 @@
 - ``xapi_statement_attachments``: (statement, sha2) of every attachment a statement carries, so
   an erasure deletes the bytes only the erased person's statements referenced.
 
-Statements stored before this revision are indexed by the next ``polku projections rebuild
-statements`` (the tables start empty; erasure before that finds nothing of them).
+Statements stored before this revision are indexed here, from the stored statements. (Unlike
+0003, this revision uses the pure core's walk, ``schemas.personal.persons_in``, rather than a copy:
+the rows must be exactly those the statement store writes, or an erasure would miss what a
+rebuild finds.) Their events on the log stay as they were written, in clear.
 
 Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-29
 """
 
+import json
+
 import sqlalchemy as sa
 from alembic import op
+
+from schemas.personal import persons_in
 
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
+
+BATCH = 1000
 
 
 def upgrade() -> None:
@@ -68,6 +76,32 @@ def upgrade() -> None:
         sa.Column("sha2", sa.String(128), primary_key=True),
     )
     op.create_index("ix_xapi_statement_attachments_sha2", "xapi_statement_attachments", ["sha2", "statement_id"])
+    _index_existing_statements()
+
+
+def _index_existing_statements() -> None:
+    statements = sa.table("xapi_statements", sa.column("id", sa.String), sa.column("body", sa.Text))
+    people = sa.table("xapi_statement_people", sa.column("statement_id"), sa.column("person"), sa.column("is_actor"))
+    attachments = sa.table("xapi_statement_attachments", sa.column("statement_id"), sa.column("sha2"))
+    conn = op.get_bind()
+    last = ""
+    while True:
+        rows = conn.execute(
+            sa.select(statements.c.id, statements.c.body).where(statements.c.id > last).order_by(statements.c.id).limit(BATCH)
+        ).all()
+        if not rows:
+            break
+        people_rows, attachment_rows = [], []
+        for row in rows:
+            statement = json.loads(row.body)
+            people_rows += [{"statement_id": row.id, "person": k[:300], "is_actor": a} for k, a in sorted(persons_in(statement))]
+            hashes = {a["sha2"] for a in statement.get("attachments") or [] if isinstance(a, dict) and isinstance(a.get("sha2"), str)}
+            attachment_rows += [{"statement_id": row.id, "sha2": h} for h in sorted(hashes)]
+        if people_rows:
+            conn.execute(people.insert(), people_rows)
+        if attachment_rows:
+            conn.execute(attachments.insert(), attachment_rows)
+        last = rows[-1].id
 
 
 def downgrade() -> None:
