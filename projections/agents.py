@@ -126,11 +126,17 @@ class AgentNames(Projection):
         """One upsert for the batch: of the rows one (agent, name) gets, the earliest and the latest stamp."""
         folded: dict[tuple[str, str], dict[str, Any]] = {}
         for statement in (record.event.data["statement"] for record in records):
+            stored = statement["stored"]
             for key, name in set(named_agents(statement)):
-                stored = statement["stored"]
-                row = folded.setdefault((sha256(key), sha256(name)), dict(
-                    agent_hash=sha256(key), name_hash=sha256(name), agent=key, name=name, first_stored=stored, last_stored=stored))
-                row["first_stored"], row["last_stored"] = min(row["first_stored"], stored), max(row["last_stored"], stored)
+                hashes = (sha256(key), sha256(name))
+                row = folded.get(hashes)
+                if row is None:
+                    folded[hashes] = dict(agent_hash=hashes[0], name_hash=hashes[1], agent=key, name=name,
+                                          first_stored=stored, last_stored=stored)
+                elif stored < row["first_stored"]:
+                    row["first_stored"] = stored
+                elif stored > row["last_stored"]:
+                    row["last_stored"] = stored
         t = agent_names
 
         def widened(new: Any) -> dict[str, Any]:
