@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import date
 import sqlalchemy as sa
 
-from projections.cohorts import cohorts, programmes
+from projections.cohorts import cohorts, members, programmes
 from projections.cohorts import rows as cohort_rows
 
 
@@ -61,14 +61,16 @@ class CohortDetails:
             return [row[0] for row in conn.execute(query)]
 
     def fingerprint(self, key: str) -> str:
-        """Changes whenever a statement is counted for the cohort or leaves it, or its
-        definitions change: what a live page compares to know that it is out of date."""
+        """Changes whenever a statement is counted for the cohort or leaves it, its definitions
+        change, or a member leaves it (an erasure keeps the definition's time): what a live page
+        compares to know that it is out of date."""
         r = cohort_rows.c
         with self.engine.connect() as conn:
             count, latest = conn.execute(sa.select(sa.func.count(), sa.func.max(r.at)).where(r.cohort_key == key)).one()
+            listed = conn.execute(sa.select(sa.func.count()).where(members.c.cohort_key == key)).scalar()
             defined = conn.execute(
                 sa.select(cohorts.c.defined, programmes.c.defined)
                 .select_from(cohorts.outerjoin(programmes, programmes.c.key == cohorts.c.programme_key))
                 .where(cohorts.c.key == key)
             ).first()
-        return f"{count}|{latest or ''}|{defined[0] if defined else ''}|{defined[1] if defined else ''}"
+        return f"{count}|{latest or ''}|{defined[0] if defined else ''}|{defined[1] if defined else ''}|{listed}"

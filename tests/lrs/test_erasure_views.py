@@ -6,7 +6,7 @@ their statements carried stay; and ``polku projections rebuild`` gives the same 
 log as it reads after the erasure. On SQLite and PostgreSQL, through the real write path, log,
 key ring and runner.
 
-Three members: onni, aino (erased, listed second) and eeva.
+Four members: onni, aino (erased, listed second), eeva, and kalle, who sends nothing (erased last).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class Loaded:
         self.onni = {"objectType": "Agent", "name": "Onni", "mbox": f"mailto:onni-{ns}@example.org"}
         self.aino = {"objectType": "Agent", "name": "Aino Erased", "mbox": f"mailto:aino-{ns}@example.org"}
         self.eeva = {"objectType": "Agent", "name": "Eeva", "mbox": f"mailto:eeva-{ns}@example.org"}
+        self.kalle = {"objectType": "Agent", "name": "Kalle", "mbox": f"mailto:kalle-{ns}@example.org"}
         self.cohort = f"north-{ns}"
 
     def get(self, path: str, **params):
@@ -74,7 +75,7 @@ def _load(lrs: Loaded) -> None:
     ]}
     assert lrs.client.put(f"/api/v1/programmes/p-{lrs.cohort}", json=programme, headers=lrs.auth).status_code == 201
     cohort = {"name": "North", "programme": f"p-{lrs.cohort}", "iri": f"{ns}/cohort", "starts": "2026-02-02",
-              "ends": "2026-03-01", "members": [onni, aino, eeva]}
+              "ends": "2026-03-01", "members": [onni, aino, eeva, lrs.kalle]}
     assert lrs.client.put(f"/api/v1/cohorts/{lrs.cohort}", json=cohort, headers=lrs.auth).status_code == 201
     onni_to_void = lrs.said(onni, "experienced", "self", "2026-02-11T08:30:00Z")
     statements = [
@@ -124,14 +125,14 @@ def members_of(view: dict) -> list[dict]:
 
 
 def test_the_stored_cohort_definition_no_longer_lists_the_erased_member(lrs):
-    assert lrs.before["cohort"]["members"] == [lrs.onni, lrs.aino, lrs.eeva]
-    assert lrs.after["cohort"]["members"] == [lrs.onni, lrs.eeva]
+    assert lrs.before["cohort"]["members"] == [lrs.onni, lrs.aino, lrs.eeva, lrs.kalle]
+    assert lrs.after["cohort"]["members"] == [lrs.onni, lrs.eeva, lrs.kalle]
 
 
 def test_every_cohort_view_lists_the_other_members_only_with_their_own_figures(lrs):
     for view in ("progress", "engagement", "success"):
-        assert members_of(lrs.before[view]) == [lrs.onni, lrs.aino, lrs.eeva], view
-        assert members_of(lrs.after[view]) == [lrs.onni, lrs.eeva], view
+        assert members_of(lrs.before[view]) == [lrs.onni, lrs.aino, lrs.eeva, lrs.kalle], view
+        assert members_of(lrs.after[view]) == [lrs.onni, lrs.eeva, lrs.kalle], view
         rows = {json.dumps(row["member"]): row for row in lrs.after[view]["members"]}
         for row in lrs.before[view]["members"]:
             if row["member"] != lrs.aino:
@@ -163,3 +164,13 @@ def test_a_rebuild_from_the_log_after_the_erasure_answers_as_the_live_views_do(l
     runner = lrs.services.runner
     runner.rebuild([p.name for p in runner.projections])
     assert lrs.answers() == lrs.after
+
+
+def test_a_member_who_sent_nothing_leaves_the_cohort_and_its_live_page_is_told(lrs):
+    from projections.cohort_details import CohortDetails
+
+    details = CohortDetails(lrs.services.engine)
+    before = details.fingerprint(lrs.cohort)
+    assert erase(lrs.services, {"mbox": lrs.kalle["mbox"]}, "test").status == "done"
+    assert lrs.get(f"/api/v1/cohorts/{lrs.cohort}")["members"] == [lrs.onni, lrs.eeva]
+    assert details.fingerprint(lrs.cohort) != before, "the dashboard's live stream sees the change"
