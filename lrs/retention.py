@@ -32,6 +32,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from events import Event, utc_iso
 from lrs.commands import append
@@ -48,6 +49,8 @@ KIND = "retention"
 INTERVAL = timedelta(hours=1)
 #: how often the host looks whether a run is due
 CHECK_S = 60.0
+#: the namespace of run ids (uuid5 of the hour and the cutoff kind)
+RUNS = uuid.UUID("5b0f3c1e-2f6d-4d4b-9a63-6f1f4c2b8e11")
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,8 @@ def run(services: Services, now: datetime | None = None, wait: bool = True) -> l
     requested = utc_iso(now)
     records, events = [], []
     for r in runs:
-        event_id = str(uuid.uuid4())
+        # one id per hour and cutoff kind: two hosts that look at the same moment record one run
+        event_id = str(uuid.uuid5(RUNS, f"{requested[:13]}|{r.programme or '*'}"))
         data: dict[str, Any] = {"id": event_id, "before": r.before, "programme": r.programme}
         if r.activities is not None:
             data["activities"] = r.activities
@@ -118,9 +122,17 @@ def run(services: Services, now: datetime | None = None, wait: bool = True) -> l
             id=event_id, person=r.programme or "*", kind=KIND, requested=requested, requested_by=KIND, kids="[]",
             statements=r.statements, mentions=0, documents=0, attachments=0,
         ))
-    with services.engine.begin() as conn:
-        conn.execute(erasures.insert(), records)
-    positions = append(services, events)
+    try:
+        with services.engine.begin() as conn:
+            conn.execute(erasures.insert(), records)
+    except IntegrityError:
+        return []  # another host recorded this hour's run a moment ago: it appends the events
+    try:
+        positions = append(services, events)
+    except Exception:
+        with services.engine.begin() as conn:  # not appended: not a run (the next look tries again)
+            conn.execute(erasures.delete().where(erasures.c.id.in_([r["id"] for r in records])))
+        raise
     for record, position, r in zip(records, positions, runs):
         record.update(attachments=services.blobs.delete(r.attachments), log_partition=position.partition, log_offset=position.offset)
         with services.engine.begin() as conn:
