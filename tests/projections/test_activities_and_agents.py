@@ -131,3 +131,29 @@ def test_rebuild_and_another_application_order_give_the_same_rows(setup, engine)
     other.rebuild(["activities", "agents"])
     assert dump(engine) == live
     assert ActivityReader(engine).activity(COURSE) == answer
+
+
+def test_an_erasure_by_a_hashed_address_deletes_the_names_given_under_the_address_and_its_hash(setup, engine):
+    """An erasure may know a person only by the SHA-1 of their address (another identifier of a
+    cohort member was given): the names recorded under the address itself go too."""
+    import hashlib
+
+    from events.sealing import AGENT_ERASED
+    from schemas.agents import person_key
+
+    log, runner = setup
+    address = "mailto:Aino.Aalto@example.org"
+    hashed = {"mbox_sha1sum": hashlib.sha1(address.lower().encode()).hexdigest(), "name": "A. A."}
+    log.append([
+        stored_event(dict(statement(), actor={"mbox": address, "name": "Aino"})),
+        stored_event(dict(statement(), actor=hashed)),
+        stored_event(dict(statement(), actor={"mbox": "mailto:onni@example.org", "name": "Onni"})),
+    ])
+    runner.catch_up()
+    person = person_key({"mbox": address})
+    log.append([Event(type=AGENT_ERASED, key="erased", data={"ref": "r", "kids": [], "identity": {"person": person, "agents": []}})])
+    runner.catch_up()
+    reader = AgentReader(engine)
+    assert reader.names(agent_key({"mbox": address})) == []
+    assert reader.names(agent_key(hashed)) == []
+    assert reader.names(agent_key({"mbox": "mailto:onni@example.org"})) == ["Onni"]
