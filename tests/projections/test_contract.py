@@ -62,12 +62,17 @@ def _stored(body: dict, n: int) -> Event:
                  data={"statement": done, "fingerprint": fingerprint(done)}, recorded=stored)
 
 
-#: The person erased: a member of the north cohort (listed second), who also sends statements
-#: under the SHA-1 of their address.
+#: The person erased: a member of the north cohort (listed second) with an address and a workspace
+#: account, who sends statements under the address, its SHA-1 and the account; the erasure reaches
+#: all of them (one ``agent.erased`` per person key, as lrs/erasure.py appends).
 ERASED_ADDRESS = "mailto:pauliina.poistettu@example.com"
 ERASED_SHA1 = hashlib.sha1(ERASED_ADDRESS.encode()).hexdigest()
 ERASED = {"objectType": "Agent", "name": "Pauliina Poistettu", "mbox": ERASED_ADDRESS}
 ERASED_HASHED = {"objectType": "Agent", "name": "P. Poistettu", "mbox_sha1sum": ERASED_SHA1}
+ERASED_ACCOUNT = {"objectType": "Agent", "name": "Pauliina", "account": {"homePage": "https://workspace.example", "name": "pauliina.poistettu"}}
+ERASED_MEMBER = dict(ERASED, account=ERASED_ACCOUNT["account"])
+#: what must be nowhere once they are erased
+ERASED_TRACES = (ERASED_ADDRESS, ERASED_SHA1, "pauliina.poistettu")
 DEMO = "https://demo.polku.example/supervisors/"
 NORTH = "https://demo.polku.example/cohorts/north"
 
@@ -90,6 +95,8 @@ def erasure_cases() -> list[dict]:
         _theirs("passed", "knowledge-check-1", result={"success": True, "score": {"scaled": 0.8}}),
         _theirs("commented", "discussion-1", context={"instructor": agent("coach"), "registration": str(uuid.uuid4())}),
         _theirs("completed", "assignment-1", actor=ERASED_HASHED, result={"completion": True}),
+        _theirs("commented", "discussion-1", actor=ERASED_ACCOUNT),
+        _theirs("completed", "self-assessment", actor=ERASED_ACCOUNT, result={"score": {"scaled": 0.75}}),
         dict(_theirs("experienced", "reading-9"), object={"id": DEMO + "reading-9", "definition": {"name": {"en-US": "Reading 9"}}}),
         others,
         dict(voiding(others["id"]), actor=ERASED),
@@ -106,7 +113,7 @@ def stream() -> list[Event]:
     plan = build_plan(now=datetime(2026, 6, 17, 15, 0, tzinfo=timezone.utc), members=4)
     programmes, cohorts = final_definitions(plan)
     north = cohorts["north"]
-    cohorts = dict(cohorts, north=dict(north, members=[north["members"][0], ERASED, *north["members"][1:]]))
+    cohorts = dict(cohorts, north=dict(north, members=[north["members"][0], ERASED_MEMBER, *north["members"][1:]]))
     events = [programme_event(key, load(ProgrammeSchema(), body)) for key, body in programmes.items()]
     events += [cohort_event(key, load(CohortSchema(), body)) for key, body in cohorts.items()]
     bodies = statements_of(plan)[:150]
@@ -171,15 +178,18 @@ def streams(engine: sa.Engine) -> Streams:
         return opener.open(log_.read(0, start, len(events)))
 
     live = append(stream())
-    person = person_key(ERASED)
-    ref = keyring.ref(person)
-    current = keyring.current_keys([person])[person]
+    persons = [person_key(ERASED), person_key(ERASED_ACCOUNT)]
+    current = keyring.current_keys(persons)
+    erased, kids = [], []
     with engine.begin() as conn:
-        kids = keyring.retire(conn, ref)
-    identity = {"person": person, "agents": [agent_key(ERASED)]}
-    erased = Event(type=AGENT_ERASED, key=ref, data=seal_identity(ref, identity, current, kids))
+        for person, given in zip(persons, ([agent_key(ERASED)], [])):
+            ref = keyring.ref(person)
+            theirs = keyring.retire(conn, ref)
+            kids += theirs
+            identity = {"person": person, "agents": given}
+            erased.append(Event(type=AGENT_ERASED, key=ref, data=seal_identity(ref, identity, current[person], theirs)))
     erasure = len(live)
-    live += append([erased, *after_erasure()])
+    live += append([*erased, *after_erasure()])
     with engine.begin() as conn:
         keyring.shred(conn, kids)
     return Streams(live, opener.open(log_.read(0, 0, log_.end(0))), erasure)
@@ -235,10 +245,10 @@ def test_a_projection_that_erased_a_person_live_holds_what_a_rebuild_from_the_lo
     apply(engine, projection, batches(every.live[:every.erasure], 64))
     held = repr(snapshot(engine, projection))
     if projection.name != "activities":  # activity definitions are about activities, not people
-        assert ERASED_ADDRESS in held or ERASED_SHA1 in held, "the person was in the projection before the erasure"
+        assert any(trace in held for trace in ERASED_TRACES), "the person was in the projection before the erasure"
     apply(engine, projection, batches(every.live[every.erasure:], 64))
     erased_live = snapshot(engine, projection)
-    assert ERASED_ADDRESS not in repr(erased_live) and ERASED_SHA1 not in repr(erased_live)
+    assert not [trace for trace in ERASED_TRACES if trace in repr(erased_live)]
     for size in (1, 50, len(every.after)):
         reset(engine, projection)
         apply(engine, projection, batches(every.after, size))
@@ -257,6 +267,6 @@ def test_the_stream_holds_the_cases_batching_could_get_wrong(engine):
     assert every.live[every.erasure].event.type == AGENT_ERASED and every.live[every.erasure].event.data["identity"]
     assert every.after[every.erasure].event.data["identity"] is None, "the rebuild cannot open who was erased"
     shredded = [r.event.data["statement"] for r in every.after if r.event.type == STATEMENT_SHREDDED]
-    assert len(shredded) == sum(1 for body in erasure_cases() if body["actor"] in (ERASED, ERASED_HASHED))
+    assert len(shredded) == sum(1 for body in erasure_cases() if body["actor"] in (ERASED, ERASED_HASHED, ERASED_ACCOUNT))
     assert any(s["verb"]["id"] == ADL + "voided" for s in shredded), "a voiding by the erased person"
-    assert ERASED_ADDRESS not in json.dumps([r.event.data for r in every.after])
+    assert not [trace for trace in ERASED_TRACES if trace in json.dumps([r.event.data for r in every.after])]
