@@ -395,10 +395,7 @@ class CohortProjection(Projection):
         person = str(identity["person"])
         conn.execute(_TAKE_GUARD)
         own = sorted(conn.scalars(sa.select(facts.c.statement_id).where(facts.c.actor == person)))
-        for start in range(0, len(own), 500):
-            chunk = own[start : start + 500]
-            for table in (rows, fact_contexts, facts):
-                conn.execute(table.delete().where(table.c.statement_id.in_(chunk)))
+        _drop_facts(conn, own)
         joined = sa.select(member_keys.c.cohort_key).where(member_keys.c.ifi == person).distinct()
         for cohort_key in sorted(conn.scalars(joined)):
             head = conn.execute(sa.select(cohorts).where(cohorts.c.key == cohort_key)).first()
@@ -423,11 +420,7 @@ class CohortProjection(Projection):
             counted = sa.select(rows.c.statement_id).join(cohorts, cohorts.c.key == rows.c.cohort_key)
             query = query.where(facts.c.statement_id.in_(counted.where(cohorts.c.programme_key == str(data["programme"]))))
         _share_guard(conn)
-        expired = sorted(conn.scalars(query))
-        for start in range(0, len(expired), 500):
-            chunk = expired[start : start + 500]
-            for table in (rows, fact_contexts, facts):
-                conn.execute(table.delete().where(table.c.statement_id.in_(chunk)))
+        _drop_facts(conn, sorted(conn.scalars(query)))
 
     @staticmethod
     def _programme(conn: sa.Connection, data: dict[str, Any], recorded: str) -> None:
@@ -511,3 +504,11 @@ def _void(conn: sa.Connection, target_id: str, voiding_id: str) -> None:
         conn.execute(voids.insert().values(target_id=target_id, voiding_id=voiding_id))
     for table in (rows, fact_contexts, facts):
         conn.execute(table.delete().where(table.c.statement_id == target_id))
+
+
+def _drop_facts(conn: sa.Connection, statement_ids: list[str]) -> None:
+    """Delete these statements' facts, context activities and rows in every cohort (their voids stay)."""
+    for start in range(0, len(statement_ids), 500):
+        chunk = statement_ids[start : start + 500]
+        for table in (rows, fact_contexts, facts):
+            conn.execute(table.delete().where(table.c.statement_id.in_(chunk)))
