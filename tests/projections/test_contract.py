@@ -112,6 +112,10 @@ def erasure_cases(chain: bool = False) -> list[dict]:
         statement(actor="aino", context={"instructor": ERASED}),
         statement(actor="eeva", verb="mentored", object=ERASED),
         statement(actor="eeva", context={"team": {"objectType": "Group", "name": "Pair", "member": [ERASED, agent("aino")]}}),
+        statement(actor="eeva", context={"contextAgents": [{"objectType": "contextAgent", "agent": ERASED}]}),
+        statement(actor="aino", object={"objectType": "SubStatement", "actor": ERASED, "verb": {"id": ADL + "completed"},
+                                        "object": {"id": DEMO + "assignment-3"}}),
+        dict(statement(actor="onni"), actor={"objectType": "Group", "name": "Trio", "member": [ERASED_ACCOUNT, agent("onni")]}),
     ]
 
 
