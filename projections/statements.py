@@ -309,16 +309,22 @@ def _void(conn: sa.Connection, target: str, voiding_id: str) -> None:
 
 def _void_only(conn: sa.Connection, statement: dict[str, Any]) -> None:
     """A statement whose actor was erased before it was applied (``statement.shredded``): it is not
-    stored, but if it voids another statement, that one stays voided -- as it is in a view that
-    applied the statement and then erased its actor."""
+    stored, but what it refers to stays as a view that applied it and then erased its actor has it:
+    its StatementRef links (ids only: a chain through it still reaches on) and, if it voids another
+    statement, that one stays voided."""
     obj = statement.get("object") or {}
-    if statement.get("verb", {}).get("id") == VOIDED_VERB and obj.get("objectType") == "StatementRef" and obj.get("id"):
-        _void(conn, str(obj["id"]).lower(), str(statement.get("id", "")).lower())
+    if obj.get("objectType") != "StatementRef" or not obj.get("id"):
+        return
+    statement_id, target = str(statement.get("id", "")).lower(), str(obj["id"]).lower()
+    _link(conn, statement_id, target)
+    if statement.get("verb", {}).get("id") == VOIDED_VERB:
+        _void(conn, target, statement_id)
 
 
 def erase_person(conn: sa.Connection, data: dict[str, Any]) -> tuple[int, int]:
     """Apply an ``agent.erased`` event: the person's own statements leave the store (what they
-    voided stays voided), and where they appear in someone else's statement the anonymous agent
+    voided stays voided, and their StatementRef links stay: ids only, as a rebuild links them from
+    the shredded statement), and where they appear in someone else's statement the anonymous agent
     takes their place. Returns (statements removed, statements anonymised). An erasure whose
     identity can no longer be opened (its key is deleted: a rebuild) finds nothing to do: the
     person's parts of the log were never readable to this rebuild."""
@@ -332,7 +338,6 @@ def erase_person(conn: sa.Connection, data: dict[str, Any]) -> tuple[int, int]:
         claims.erased(conn, claims.STATEMENT_IDS, chunk)
         for table in INDEX_TABLES:
             conn.execute(table.delete().where(table.c.statement_id.in_(chunk)))
-        conn.execute(statement_refs.delete().where(statement_refs.c.statement_id.in_(chunk)))
         conn.execute(statements.delete().where(statements.c.id.in_(chunk)))
     named = sorted(set(conn.scalars(sa.select(p.c.statement_id).where(p.c.person == person))) - set(own))
     for statement_id in named:

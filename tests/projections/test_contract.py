@@ -266,9 +266,6 @@ def test_a_projection_that_erased_a_person_live_holds_what_a_rebuild_from_the_lo
         assert snapshot(engine, projection) == erased_live, f"rebuilt in batches of {size}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known, in the statement store's erasure: xapi_statement_refs keeps (eeva's, onni's) live -- the chain through "
-    "the erased person's StatementRef statement -- while a rebuild, whose shredded statement links nothing, does not"))
 def test_a_statementref_chain_through_an_erased_persons_statement_is_the_same_live_and_rebuilt(engine):
     every = streams(engine, chain=True)
     projection = StatementStore()
