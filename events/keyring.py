@@ -28,6 +28,7 @@ import os
 import secrets
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
 import sqlalchemy as sa
@@ -57,6 +58,16 @@ data_keys = sa.Table(
 
 #: Unwrapped keys kept per process (32 bytes each, plus the ref).
 CACHE_SIZE = 100_000
+
+
+#: How long after an erasure retired a person's keys no new key is made for them (unless the keys
+#: are shredded sooner): a write that would seal with a new key while the erasure is carried out
+#: is refused (503, retry), so nothing sealed before the erasure event escapes it.
+ERASING_S = 60.0
+
+
+class BeingErased(LogUnavailable):
+    """A person of this write is being erased right now: retry in a minute."""
 
 
 class MasterKeyError(ValueError):
@@ -120,9 +131,11 @@ class Keyring:
             raise MasterKeyError("the master key is not the one this database's data keys were wrapped with") from None
 
     # ---- sealing side -------------------------------------------------------------------
-    def current_keys(self, persons: Iterable[str]) -> dict[str, DataKey]:
+    def current_keys(self, persons: Iterable[str], *, erasing: bool = False) -> dict[str, DataKey]:
         """The current key of each person (made now for those who have none), in one query
-        (and one insert when some are new)."""
+        (and one insert when some are new). :class:`BeingErased` when one of them has keys an
+        erasure retired less than :data:`ERASING_S` ago and not yet deleted (``erasing``: the
+        erasure itself asks)."""
         refs = {self.ref(p): p for p in set(persons)}
         if not refs:
             return {}
@@ -130,12 +143,16 @@ class Keyring:
             try:
                 found = self._current(refs)
                 missing = [ref for ref in refs if ref not in found]
+                if missing and not erasing:
+                    self._refuse_while_erasing(missing)
                 if missing:
                     self._make(missing)
                     found.update(self._current({r: refs[r] for r in missing}))
                 return {refs[ref]: key for ref, key in found.items()}
             except IntegrityError:
                 continue  # another writer made one of these keys at the same moment: read it
+            except BeingErased:
+                raise
             except (OperationalError, DBAPIError) as exc:
                 raise LogUnavailable("the key store is unavailable") from exc
         raise LogUnavailable("the key store is too contended; retry")
@@ -147,6 +164,13 @@ class Keyring:
         with self._engine.connect() as conn:
             rows = conn.execute(query).all()
         return {row.person: DataKey(row.kid, row.person, self._unwrapped(row.kid, row.person, row.wrapped)) for row in rows}
+
+    def _refuse_while_erasing(self, refs: list[str]) -> None:
+        since = utc_iso(datetime.now(timezone.utc) - timedelta(seconds=ERASING_S))
+        query = sa.select(data_keys.c.person).where(data_keys.c.person.in_(sorted(refs)), data_keys.c.retired > since).limit(1)
+        with self._engine.connect() as conn:
+            if conn.execute(query).first() is not None:
+                raise BeingErased("a person this write names is being erased; retry in a minute")
 
     def _make(self, refs: list[str]) -> None:
         created = utc_iso()

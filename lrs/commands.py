@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 from events import Event, EventTooLarge, LogUnavailable, Position, utc_iso
 from events.claims import STATEMENT_IDS, Claim
+from events.keyring import BeingErased
 from events.sealing import COHORT_DEFINED, member_persons, persons_to_seal, seal_members, seal_statement, statement_owners
 from lrs import attachments, metrics, signatures
 from lrs.auth import authority_agent
@@ -183,6 +184,8 @@ def _events(services: Services, completed: list[dict[str, Any]], prints: dict[st
     keys name nobody), recorded when it was stored."""
     try:
         keys = services.keyring.current_keys(set().union(*(persons_to_seal(s) for s in completed)))
+    except BeingErased as exc:
+        raise Unconfirmed(f"{exc}; retry with the same statements and the same ids", cause="database") from None
     except LogUnavailable:
         raise Unconfirmed("the key store is unavailable; retry later", cause="database") from None
     return [
@@ -222,6 +225,8 @@ def _sealed_members(services: Services, event: Event) -> Event:
     too: an erased person leaves every cohort, in every rebuild)."""
     try:
         keys = services.keyring.current_keys(member_persons(event.data))
+    except BeingErased as exc:
+        raise Unavailable(f"{exc}", cause="database") from None
     except LogUnavailable:
         raise Unavailable("the key store is unavailable; retry later", cause="database") from None
     return Event(type=event.type, key=event.key, data=seal_members(event.data, keys), id=event.id, recorded=event.recorded)

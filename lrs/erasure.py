@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from events import Event, LogUnavailable, utc_iso
+from events import Event, LogUnavailable, Position, utc_iso
 from events.sealing import AGENT_ERASED, seal_identity
 from lrs.commands import append
 from lrs.errors import Unavailable
@@ -102,7 +102,7 @@ def erase(services: Services, agent: dict[str, Any], requested_by: str, wait_s: 
     try:
         persons = [first] + sorted(CohortViews(services.engine).linked_persons(first) - {first})
         held = {person: services.statements.held_of(person) for person in persons}
-        current = services.keyring.current_keys(persons)  # the keys that seal who is erased (retired below)
+        current = services.keyring.current_keys(persons, erasing=True)  # the keys that seal who is erased (retired below)
     except (LogUnavailable, OperationalError, DBAPIError):
         raise Unavailable("the database is unavailable; retry the erasure later", cause="database") from None
     requested = utc_iso()
@@ -122,6 +122,7 @@ def erase(services: Services, agent: dict[str, Any], requested_by: str, wait_s: 
             )
             identity = {"person": person, "agents": event_identity_agents(given, person)}
             events.append(Event(type=AGENT_ERASED, key=ref, data=seal_identity(ref, identity, current[person], kids), id=event_id, recorded=requested))
+    _wait_for_batches_opened_before(services)
     positions = append(services, events)
     documents = attachments = 0
     for event, position, person in zip(events, positions, persons):
@@ -145,6 +146,23 @@ def erase(services: Services, agent: dict[str, Any], requested_by: str, wait_s: 
     log.info("erasure %s (%d identifier(s)): %d statements, %d mentions, %d documents, %d attachments; %s",
              events[0].id, len(persons), own, named, documents, attachments, status)
     return Summary(events[0].id, events[0].key, own, named, documents, attachments, deleted, status, requested, len(persons) - 1)
+
+
+def _wait_for_batches_opened_before(services: Services) -> None:
+    """Wait (bounded) until every projection has applied the log as far as it reaches now: a batch
+    a projection worker opened with the person's keys before they were retired -- in a partition
+    other than the erasure's, e.g. a cohort definition -- is committed before the erasure event
+    can be applied, so it cannot bring the person back afterwards."""
+    try:
+        ends = services.log.ends(list(range(services.log.partitions)))
+    except LogUnavailable:
+        return  # the append below meets the same outage and answers 503
+    reached = [Position(partition, end - 1) for partition, end in ends.items() if end > 0]
+    if services.settings.projections_in_process:
+        services.runner.apply_now()
+    for projection in services.runner.projections:
+        if not services.consistency.wait_for(projection.name, reached, services.settings.consistency_wait_s):
+            log.warning("erasure: projection %s has not reached the log's end; erasing anyway", projection.name)
 
 
 def event_identity_agents(given: dict[str, list[str]], person: str) -> list[str]:

@@ -8,6 +8,7 @@ every byte the tests can read; tests/lrs/test_erasure_live.py does the same over
 from __future__ import annotations
 
 import hashlib
+import uuid
 import json
 
 import pytest
@@ -249,3 +250,23 @@ def test_a_wrong_master_key_is_refused_at_start_naming_polku_master_key(lrs):
     with pytest.raises(SettingsError, match="POLKU_MASTER_KEY"):
         build_services(Settings(database_url=lrs.database_url, master_key="A" * 43 + "=", run_projections=False))
 
+
+
+def test_a_write_naming_a_person_whose_erasure_is_under_way_is_503_and_goes_through_once_it_is_done(lrs):
+    """Between retiring a person's keys and the erasure event, nothing may be sealed with a new key
+    of theirs (it would escape the erasure in a rebuild): such a write is refused, to be retried."""
+    from schemas.agents import person_key
+
+    keyring, person = lrs.services.keyring, person_key(lrs.aino)
+    with lrs.services.engine.begin() as conn:
+        kids = keyring.retire(conn, keyring.ref(person))  # as the erase command's first step does
+    fresh = {"id": str(uuid.uuid4()), "actor": lrs.aino, "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+             "object": {"id": f"{lrs.ns}/day-3"}}
+    refused = lrs.client.post("/xapi/statements", json=fresh, headers=lrs.auth)
+    assert refused.status_code == 503 and "same ids" in refused.get_json()["error"]["message"]
+    assert lrs.get("/xapi/statements", statementId=fresh["id"]).status_code == 404
+    other = {"actor": lrs.onni, "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"}, "object": {"id": f"{lrs.ns}/day-3"}}
+    assert lrs.client.post("/xapi/statements", json=other, headers=lrs.auth).status_code == 200, "others write on"
+    with lrs.services.engine.begin() as conn:
+        keyring.shred(conn, kids)  # as the erase command's last step does
+    assert lrs.client.post("/xapi/statements", json=fresh, headers=lrs.auth).status_code == 200, "the same write, retried"
