@@ -15,7 +15,7 @@ import os
 import pytest
 
 from events import Event, Record
-from events.keyring import Keyring, MasterKeyError, data_keys, parse_master_key
+from events.keyring import BeingErased, Keyring, MasterKeyError, data_keys, parse_master_key
 from events.sealing import (
     AGENT_ERASED, COHORT_DEFINED, STATEMENT_SHREDDED, STATEMENT_STORED, Opener, member_persons, open_event,
     persons_to_seal, seal_identity, seal_members, seal_statement,
@@ -159,11 +159,15 @@ def test_a_retired_key_opens_only_the_erasure_event_and_a_deleted_one_nothing(ke
     assert opened(keyring, erased)[0].data["identity"] is None
 
 
-def test_after_retirement_the_person_gets_a_new_key(keyring):
+def test_after_an_erasure_the_person_gets_a_new_key_and_none_while_it_is_under_way(keyring):
     person = person_key(AINO)
     first = keyring.current_keys([person])[person]
     with keyring._engine.begin() as conn:
-        keyring.retire(conn, keyring.ref(person))
+        kids = keyring.retire(conn, keyring.ref(person))
+    with pytest.raises(BeingErased):
+        keyring.current_keys([person])
+    with keyring._engine.begin() as conn:
+        keyring.shred(conn, kids)
     second = keyring.current_keys([person])[person]
     assert second.kid != first.kid and second.ref == first.ref
 
