@@ -24,21 +24,13 @@ import json
 import time
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from events.envelope import Event
+from events.keyring import DataKey
 from events.sealing import kids_of, open_event
 
 MAX_KIDS_PER_REQUEST = 200
-
-
-@dataclass(frozen=True)
-class FetchedKey:
-    kid: str
-    ref: str
-    key: bytes
-    retired: bool = False
 
 
 class KeyClient:
@@ -47,9 +39,9 @@ class KeyClient:
         self._auth = "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode("ascii")
         self._keep_s = keep_s
         self._timeout_s = timeout_s
-        self._kept: dict[str, tuple[float, FetchedKey | None]] = {}
+        self._kept: dict[str, tuple[float, DataKey | None]] = {}
 
-    def keys(self, kids: Iterable[str]) -> Mapping[str, FetchedKey]:
+    def keys(self, kids: Iterable[str]) -> Mapping[str, DataKey]:
         now = time.monotonic()
         wanted = sorted(set(kids))
         missing = [k for k in wanted if k not in self._kept or now - self._kept[k][0] > self._keep_s]
@@ -61,7 +53,7 @@ class KeyClient:
                 answer = json.loads(response.read())
             for kid in chunk:
                 found = answer["keys"].get(kid)
-                self._kept[kid] = (now, FetchedKey(kid, found["ref"], base64.b64decode(found["key"])) if found else None)
+                self._kept[kid] = (now, DataKey(kid, found["ref"], base64.b64decode(found["key"])) if found else None)
         return {k: self._kept[k][1] for k in wanted if self._kept.get(k, (0, None))[1] is not None}
 
 

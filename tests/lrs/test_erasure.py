@@ -18,25 +18,19 @@ from click.testing import CliRunner
 from events import decode
 from events.sealing import STATEMENT_SHREDDED, Opener
 from events.sql import log_table
-from lrs.app import create_app
 from lrs.cli import main
 from lrs.schema import target_metadata
 from lrs.settings import Settings
 from schemas.personal import ANONYMOUS_AGENT
-from tests.fixtures.databases import MASTER_KEY, reset_postgres
-from tests.fixtures.people import ATTACHMENT_BYTES, Loaded, basic, load
+from tests.fixtures.databases import MASTER_KEY
+from tests.fixtures.people import ATTACHMENT_BYTES, Loaded, basic, in_process_app, load
 
 ERASE = "/api/v1/agents"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def lrs(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'erasure.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_session_url")
-        reset_postgres(url)
-    app = create_app(Settings(database_url=url, master_key=MASTER_KEY, run_projections=True))
+    app, url = in_process_app(request, tmp_path)
     loaded = Loaded(app, url)
     load(loaded)
     credential, secret = loaded.services.credentials.create("privacy officer", {"erase"})

@@ -17,10 +17,8 @@ import uuid
 
 import pytest
 
-from lrs.app import create_app
 from lrs.erasure import erase
-from lrs.settings import Settings
-from tests.fixtures.databases import MASTER_KEY, reset_postgres
+from tests.fixtures.people import in_process_app
 from tests.fixtures.statements_builders import ADL
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
@@ -103,12 +101,7 @@ def _load(lrs: Loaded) -> None:
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def lrs(request, tmp_path_factory):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('erasure') / 'erasure.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_session_url")
-        reset_postgres(url)
-    app = create_app(Settings(database_url=url, master_key=MASTER_KEY, run_projections=True))
+    app, _url = in_process_app(request, tmp_path_factory.mktemp("erasure"))
     loaded = Loaded(app)
     _load(loaded)
     loaded.services.runner.catch_up()

@@ -24,18 +24,13 @@ from events import utc_iso
 from lrs.app import create_app
 from lrs.cli import main
 from lrs.settings import Settings
-from tests.fixtures.databases import MASTER_KEY, reset_postgres
-from tests.fixtures.people import ATTACHMENT_BYTES, Loaded, basic, load
+from tests.fixtures.databases import MASTER_KEY
+from tests.fixtures.people import ATTACHMENT_BYTES, Loaded, basic, in_process_app, load
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def lrs(request, tmp_path_factory):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('export') / 'export.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_session_url")
-        reset_postgres(url)
     # small pages: the export and the Statement API both page through several
-    app = create_app(Settings(database_url=url, master_key=MASTER_KEY, run_projections=True, page_size=2, max_page_size=3))
+    app, url = in_process_app(request, tmp_path_factory.mktemp("export"), page_size=2, max_page_size=3)
     loaded = Loaded(app, url)
     load(loaded)
     yield loaded
