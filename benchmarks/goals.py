@@ -41,14 +41,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.statements import V2, start  # noqa: E402
 from events import Event  # noqa: E402
+from events.keyring import Keyring  # noqa: E402
+from events.sealing import persons_to_seal, seal_statement, statement_owners  # noqa: E402
 from lrs.auth import authority_agent  # noqa: E402
 from lrs.commands import complete  # noqa: E402
 from lrs.comparison import fingerprint  # noqa: E402
 from lrs.credentials import Credential  # noqa: E402
+from lrs.keys import master_key  # noqa: E402
 from lrs.services import open_engine, open_log  # noqa: E402
 from lrs.settings import Settings  # noqa: E402
 from projections.statements import STATEMENT_STORED, StatementReader  # noqa: E402
-from schemas.agents import agent_key  # noqa: E402
 from tests.fixtures.statements_builders import statement  # noqa: E402
 
 VERBS = [f"http://adlnet.gov/expapi/verbs/{v}" for v in ("experienced", "completed", "attended", "commented", "answered")]
@@ -122,9 +124,11 @@ def latencies(lrs, ids: list[str], count: int = 200) -> dict[str, float]:
 
 
 def seed(settings: Settings, total: int, have: int) -> list[str]:
-    """Append statements to the log directly until ``total`` are there; their ids."""
+    """Append statements to the log directly until ``total`` are there, sealed as the server seals
+    them (events/sealing.py); their ids."""
     engine = open_engine(settings)
     log = open_log(settings, engine)
+    keyring = Keyring(engine, master_key(settings))
     authority = authority_agent(Credential("bench", "bench", frozenset({"all"})), settings.authority_home_page)
     rng = random.Random(total)
     moment = datetime.now(timezone.utc) - timedelta(days=365)
@@ -132,15 +136,19 @@ def seed(settings: Settings, total: int, have: int) -> list[str]:
     ids = []
     try:
         for begin in range(have, total, 2000):
-            events = []
+            done = []
             for n in range(begin, min(begin + 2000, total)):
                 stored = (moment + step * (n - have)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
                 body = statement(actor=learner(rng.randrange(LEARNERS)), verb=rng.choice(VERBS).rsplit("/", 1)[1],
                                  activity=f"http://example.org/activities/{rng.randrange(500)}")
-                done = complete(body, stored, authority, "2.0.0")
-                events.append(Event(type=STATEMENT_STORED, key=agent_key(done["actor"]) or done["id"],
-                                    data={"statement": done, "fingerprint": fingerprint(done)}, recorded=stored))
-                ids.append(done["id"])
+                done.append(complete(body, stored, authority, "2.0.0"))
+            keys = keyring.current_keys(set().union(*(persons_to_seal(s) for s in done)))
+            events = [
+                Event(type=STATEMENT_STORED, key=keyring.ref(statement_owners(s)[0]),
+                      data=seal_statement(s, fingerprint(s), keys), recorded=s["stored"])
+                for s in done
+            ]
+            ids += [s["id"] for s in done]
             log.append(events)
     finally:
         log.close()
@@ -211,7 +219,7 @@ def run(mode: str, args) -> dict:
             out["idle_cpu"] = idle_cpu(lrs)
             lrs.kill()
             begin = time.monotonic()
-            lrs.cli("projections", "rebuild")
+            lrs.cli("projections", "rebuild", timeout=3600)
             out["rebuild"] = (have, time.monotonic() - begin)
         except Exception:
             print(lrs.logs()[-3000:], file=sys.stderr)
