@@ -56,6 +56,16 @@ data_keys = sa.Table(
     ),
 )
 
+#: Every person an erasure reached (by keyed hash), from the moment their keys were retired: events
+#: written before sealing existed name people in clear, and opening treats these people's parts of
+#: them as unreadable too (events/sealing.py), so a rebuild honours the erasure on them as well.
+erased_people = sa.Table(
+    "polku_erased_people",
+    metadata,
+    sa.Column("person", sa.String(64), primary_key=True),
+    sa.Column("since", sa.String(40), nullable=False),
+)
+
 #: Unwrapped keys kept per process (32 bytes each, plus the ref).
 CACHE_SIZE = 100_000
 
@@ -203,6 +213,17 @@ class Keyring:
             for row in rows
         }
 
+    def erased_among(self, refs: Iterable[str]) -> set[str]:
+        """Which of ``refs`` an erasure reached (one query)."""
+        wanted = sorted(set(refs))
+        if not wanted:
+            return set()
+        try:
+            with self._engine.connect() as conn:
+                return set(conn.scalars(sa.select(erased_people.c.person).where(erased_people.c.person.in_(wanted))))
+        except (OperationalError, DBAPIError) as exc:
+            raise LogUnavailable("the key store is unavailable") from exc
+
     def _unwrapped(self, kid: str, ref: str, wrapped: str) -> bytes:
         with self._lock:
             hit = self._cache.get(kid)
@@ -220,6 +241,8 @@ class Keyring:
     def retire(self, conn: sa.Connection, ref: str) -> list[str]:
         """Retire every key of the person ``ref`` (in ``conn``'s transaction); return their kids."""
         kids = [row.kid for row in conn.execute(sa.select(data_keys.c.kid).where(data_keys.c.person == ref).order_by(data_keys.c.kid))]
+        if conn.execute(sa.select(erased_people.c.person).where(erased_people.c.person == ref)).first() is None:
+            conn.execute(erased_people.insert().values(person=ref, since=utc_iso()))
         if kids:
             conn.execute(data_keys.update().where(data_keys.c.kid.in_(kids), data_keys.c.retired.is_(None)).values(retired=utc_iso()))
         return kids

@@ -38,9 +38,9 @@ from typing import Any, Callable, Iterable, Mapping, Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from events.envelope import Event, Record
+from events.envelope import UNDECODABLE, Event, Record
 from schemas.agents import person_key
-from schemas.personal import FREE_TEXT_PATHS, Path, agent_slots, anonymous, get, put
+from schemas.personal import FREE_TEXT_PATHS, Path, agent_slots, anonymise, anonymous, get, put
 
 STATEMENT_STORED = "statement.stored"
 STATEMENT_SHREDDED = "statement.shredded"
@@ -126,14 +126,22 @@ def seal_identity(ref: str, identity: dict[str, Any], key: Any, kids: list[str])
 def _seal(key: Any, items: list[tuple[Path, Any]], aad: bytes, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     plain = {"v": [value for _, value in items], **(extra or {})}
     nonce = os.urandom(12)
-    cipher = AESGCM(key.key).encrypt(nonce, json.dumps(plain, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), aad)
+    paths = [list(path) for path, _ in items]
+    bound = _bound(aad, key.kid, paths)
+    cipher = AESGCM(key.key).encrypt(nonce, json.dumps(plain, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), bound)
     return {
         "ref": key.ref,
         "kid": key.kid,
-        "paths": [list(path) for path, _ in items],
+        "paths": paths,
         "n": base64.b64encode(nonce).decode("ascii"),
         "c": base64.b64encode(cipher).decode("ascii"),
     }
+
+
+def _bound(aad: bytes, kid: Any, paths: Any) -> bytes:
+    """The associated data of a part: its event, its key and its paths (a part cannot be moved to
+    another event, nor its values to other places of the same one)."""
+    return aad + b"|" + str(kid).encode("utf-8") + b"|" + json.dumps(paths, separators=(",", ":")).encode("utf-8")
 
 
 def _aad(kind: str, name: str) -> bytes:
@@ -220,7 +228,8 @@ def _open_parts(
             results.append(None)
             continue
         try:
-            plain = json.loads(AESGCM(key.key).decrypt(base64.b64decode(part["n"]), base64.b64decode(part["c"]), aad))
+            bound = _bound(aad, part.get("kid"), part.get("paths"))
+            plain = json.loads(AESGCM(key.key).decrypt(base64.b64decode(part["n"]), base64.b64decode(part["c"]), bound))
         except (InvalidTag, ValueError, KeyError, TypeError):
             results.append(None)
             continue
@@ -230,14 +239,80 @@ def _open_parts(
 
 
 class Opener:
-    """Opens the records of a batch with one key lookup (the runner's step before projections)."""
+    """Opens the records of a batch with one key lookup (the runner's step before projections).
 
-    def __init__(self, keys: Callable[[Iterable[str]], Mapping[str, Any]]) -> None:
+    ``keys``: kid -> DataKey for the kids asked (events.keyring.Keyring.keys). With ``ref`` and
+    ``erased`` (Keyring.ref, Keyring.erased_among), events written before sealing -- which name
+    people in clear -- are opened as if sealed: an erased person's parts of them are unreadable
+    too (:func:`open_clear_event`). An event that cannot be opened at all (damaged) becomes an
+    undecodable one, which projections set aside: one record never stalls a projection."""
+
+    def __init__(
+        self,
+        keys: Callable[[Iterable[str]], Mapping[str, Any]],
+        ref: Callable[[str], str] | None = None,
+        erased: Callable[[Iterable[str]], set[str]] | None = None,
+    ) -> None:
         self._keys = keys
+        self._ref = ref
+        self._erased = erased
 
     def open(self, records: list[Record]) -> list[Record]:
-        kids = set().union(*(kids_of(r.event) for r in records)) if records else set()
-        if not kids:
+        if not records:
             return records
-        keys = self._keys(kids)
-        return [replace(r, event=open_event(r.event, keys)) if kids_of(r.event) else r for r in records]
+        kids = set().union(*(kids_of(r.event) for r in records))
+        keys = self._keys(kids) if kids else {}
+        clear = [r for r in records if not kids_of(r.event) and r.event.type in (STATEMENT_STORED, COHORT_DEFINED)]
+        erased: set[str] = set()
+        if clear and self._ref is not None and self._erased is not None:
+            persons = {p: self._ref(p) for r in clear for p in _clear_persons(r.event)}
+            gone = self._erased(set(persons.values())) if persons else set()
+            erased = {p for p, ref in persons.items() if ref in gone}
+        return [replace(r, event=self._open_one(r.event, keys, erased)) for r in records]
+
+    @staticmethod
+    def _open_one(event: Event, keys: Mapping[str, Any], erased: set[str]) -> Event:
+        try:
+            if kids_of(event):
+                return open_event(event, keys)
+            return open_clear_event(event, erased) if erased else event
+        except (LookupError, TypeError, ValueError, AttributeError) as exc:
+            why = f"sealed parts that cannot be opened ({type(exc).__name__})"
+            return replace(event, type=UNDECODABLE, data={"error": f"{event.type} event with {why}"})
+
+
+def _clear_persons(event: Event) -> set[str]:
+    """The person keys an event written before sealing names (statements: every Agent and Group and
+    the actor; cohort definitions: every identifier of every member)."""
+    data = event.data if isinstance(event.data, dict) else {}
+    if event.type == STATEMENT_STORED and isinstance(data.get("statement"), dict):
+        return persons_to_seal(data["statement"])
+    if event.type == COHORT_DEFINED:
+        return {p for member in data.get("members") or [] for p in _member_persons(member)}
+    return set()
+
+
+def _member_persons(member: Any) -> set[str]:
+    if not isinstance(member, dict):
+        return set()
+    return {p for ifi in ("mbox", "mbox_sha1sum", "openid", "account") if ifi in member for p in [person_key({ifi: member[ifi]})] if p}
+
+
+def open_clear_event(event: Event, erased: set[str]) -> Event:
+    """An event written before sealing, as if its ``erased`` people's parts were sealed and gone:
+    their statements ``statement.shredded`` (anonymised), them the anonymous agent elsewhere, their
+    cohort memberships left out."""
+    data = event.data
+    if event.type == COHORT_DEFINED:
+        members = [m for m in data.get("members") or [] if not (_member_persons(m) & erased)]
+        return replace(event, data=dict(data, members=members))
+    statement = data["statement"]
+    actor, _ = statement_owners(statement)
+    anonymised, changed = anonymise(statement, erased)
+    if actor in erased:
+        for path in FREE_TEXT_PATHS:
+            parent = get(anonymised, path[:-1])
+            if isinstance(parent, dict):
+                parent.pop(path[-1], None)
+        return replace(event, type=STATEMENT_SHREDDED, data={"statement": anonymised})
+    return replace(event, data=dict(data, statement=anonymised)) if changed else event

@@ -105,7 +105,7 @@ def _wire(settings: Settings, engine: sa.Engine, log_: Log, keyring: Keyring) ->
     credentials = CredentialStore(engine)
     claim_registry = ClaimRegistry(engine)
     guard = LogGuard(engine, log_)
-    runner = Runner(engine, log_, all_projections(), guard=guard, opener=Opener(keyring.keys).open)
+    runner = Runner(engine, log_, all_projections(), guard=guard, opener=Opener(keyring.keys, keyring.ref, keyring.erased_among).open)
     runner.setup()
     guard.refresh()  # the first look, before any request or batch asks
     return Services(

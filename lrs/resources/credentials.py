@@ -10,12 +10,12 @@ secret in this response only; the old one stops working at once). Not xAPI: no
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, url_for
+from flask import Blueprint, jsonify, request, url_for
 
 from lrs.api_schemas import CredentialIn, load
-from lrs.auth import require
-from lrs.credentials import CredentialError, CredentialRevoked, NameTaken, UnknownCredential, parse_expiry
-from lrs.errors import BadRequest, Conflict, NotFound
+from lrs.auth import authorize, require
+from lrs.credentials import SEPARATE_SCOPES, CredentialError, CredentialRevoked, NameTaken, UnknownCredential, parse_expiry
+from lrs.errors import BadRequest, Conflict, Forbidden, NotFound
 from lrs.resources.programmes import json_body
 from lrs.services import services
 
@@ -45,10 +45,20 @@ def get_credential(key: str):
     return jsonify(credential.public())
 
 
+def _may_grant(scopes: set[str] | frozenset[str]) -> None:
+    """Scopes ``all`` does not grant (erase, keys) are given over HTTP only by a credential that
+    holds them itself: an ``admin`` or ``all`` credential cannot make itself an eraser."""
+    caller = authorize(request.headers.get("Authorization"), "admin")
+    missing = sorted(set(scopes) & SEPARATE_SCOPES - caller.scopes)
+    if missing:
+        raise Forbidden(f"scopes: only a credential holding {', '.join(missing)} may give it (or `polku credentials create`)")
+
+
 @blueprint.post("/credentials")
 @require("admin")
 def create_credential():
     data = load(CredentialIn(), json_body())
+    _may_grant(set(data["scopes"]))
     try:
         expires = parse_expiry(data["expires"]) if data["expires"] is not None else None
         credential, secret = services().credentials.create(data["name"], set(data["scopes"]), expires)
@@ -74,6 +84,9 @@ def revoke_credential(key: str):
 @blueprint.post("/credentials/<key>/rotate")
 @require("admin")
 def rotate_credential(key: str):
+    held = services().credentials.get(key)
+    if held is not None:
+        _may_grant(held.scopes)
     try:
         credential, secret = services().credentials.rotate(key)
     except CredentialError as exc:

@@ -264,3 +264,44 @@ def test_a_write_naming_a_person_whose_erasure_is_under_way_is_503_and_goes_thro
     with lrs.services.engine.begin() as conn:
         keyring.shred(conn, kids)  # as the erase command's last step does
     assert lrs.client.post("/xapi/statements", json=fresh, headers=lrs.auth).status_code == 200, "the same write, retried"
+
+
+def test_an_admin_or_all_credential_cannot_give_itself_erase_or_keys_over_http(lrs):
+    for scopes in (["erase"], ["keys"], ["statements/read", "keys"]):
+        made = lrs.client.post("/api/v1/credentials", json={"name": f"sneaky {scopes}", "scopes": scopes}, headers=lrs.auth)
+        assert made.status_code == 403 and "scopes" in made.get_json()["error"]["message"], scopes
+    officer = lrs.client.get("/api/v1/credentials", headers=lrs.auth).get_json()
+    key = next(c["key"] for c in officer if "erase" in c["scopes"])
+    assert lrs.client.post(f"/api/v1/credentials/{key}/rotate", headers=lrs.auth).status_code == 403, "nor take the officer's"
+    assert lrs.client.post("/api/v1/credentials", json={"name": "deputy", "scopes": ["erase"]},
+                           headers=lrs.eraser).status_code == 403, "erase alone is not admin"
+
+
+def test_statements_logged_before_sealing_are_erased_from_every_view_and_stay_erased_after_a_rebuild(lrs):
+    """A log from before sealing names people in clear: an erasure still reaches them, and a rebuild,
+    which can read them, honours it as the live views did."""
+    from events import Event
+    from lrs.commands import complete
+    from lrs.comparison import fingerprint
+
+    def legacy(actor: dict, **extra) -> dict:
+        body = {"id": str(uuid.uuid4()), "actor": actor, "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+                "object": {"id": f"{lrs.ns}/legacy"}, **extra}
+        done = complete(body, "2026-01-05T10:00:00.000000Z", {"objectType": "Agent", "account": {
+            "homePage": "https://polku.invalid/credentials", "name": "old"}}, "2.0.0")
+        return done
+
+    own, taught = legacy(lrs.aino, result={"response": "legacy words"}), legacy(lrs.onni, context={"instructor": lrs.aino})
+    lrs.services.log.append([Event("statement.stored", f"mbox:{s['actor']['mbox']}", {"statement": s, "fingerprint": fingerprint(s)},
+                                   recorded=s["stored"]) for s in (own, taught)])
+    lrs.services.runner.apply_now()
+    assert lrs.get("/xapi/statements", statementId=own["id"]).status_code == 200
+    assert erase(lrs).status_code == 200
+    assert lrs.get("/xapi/statements", statementId=own["id"]).status_code == 404
+    live = lrs.get("/xapi/statements", statementId=taught["id"], format="exact").get_json()
+    assert live["context"]["instructor"] == ANONYMOUS_AGENT
+    every = lrs.get("/xapi/statements", limit=1000, format="exact").get_json()["statements"]
+    lrs.services.runner.rebuild([p.name for p in lrs.services.runner.projections])
+    assert lrs.get("/xapi/statements", limit=1000, format="exact").get_json()["statements"] == every
+    assert lrs.get("/xapi/statements", statementId=own["id"]).status_code == 404
+    assert lrs.get("/api/v1/agents/export", agent=json.dumps(lrs.aino)).get_json()["statements"] == []

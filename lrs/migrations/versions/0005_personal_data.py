@@ -1,6 +1,8 @@
 """Personal data: data keys per person, the erasure record, and what erasure finds by
 
 - ``polku_data_keys``: each person's data keys, wrapped by the master key (events/keyring.py);
+- ``polku_erased_people``: the keyed hash of every person an erasure reached (events written before
+  sealing name people in clear: opening them honours the erasure by this list);
 - ``polku_erasures``: who erased whom (by keyed hash only), when, and how much (lrs/erasure.py);
 - ``xapi_statement_people``: (statement, person key, is the actor?) for every identified Agent or
   Group a statement names, so an erasure finds a person's statements and mentions by index;
@@ -45,6 +47,11 @@ def upgrade() -> None:
     op.create_index(
         "ix_polku_data_keys_current", "polku_data_keys", ["person"], unique=True,
         sqlite_where=sa.text("retired IS NULL"), postgresql_where=sa.text("retired IS NULL"),
+    )
+    op.create_table(
+        "polku_erased_people",
+        sa.Column("person", sa.String(64), primary_key=True),
+        sa.Column("since", sa.String(40), nullable=False),
     )
     op.create_table(
         "polku_erasures",
@@ -108,4 +115,5 @@ def downgrade() -> None:
     op.drop_table("xapi_statement_attachments")
     op.drop_table("xapi_statement_people")
     op.drop_table("polku_erasures")
+    op.drop_table("polku_erased_people")
     op.drop_table("polku_data_keys")
