@@ -721,9 +721,14 @@ def erase_command(agent: str, yes: bool) -> None:
         raise click.UsageError(f"--{exc}") from None
     services = _services(settings)
     try:
-        own, named, attachments = services.statements.held_of(erasure.person_of(parsed))
+        persons = erasure.persons_of(services, parsed)
+        held = [services.statements.held_of(person) for person in persons]
+        own, named, attachments = sum(h[0] for h in held), sum(h[1] for h in held), sum(len(h[2]) for h in held)
+        if len(persons) > 1:
+            click.echo(f"A cohort defines {len(persons) - 1} other identifier(s) as this person's (e.g. a workspace "
+                       "account beside the address): they are erased with it.")
         click.echo(f"{own} statement(s) by this person will be erased, {named} other statement(s) will name "
-                   f"the anonymous agent instead, {len(attachments)} attachment(s) only they referenced will be "
+                   f"the anonymous agent instead, {attachments} attachment(s) only they referenced will be "
                    "deleted, with their State and Agent Profile documents and cohort memberships.")
         if not yes:
             click.confirm("Erase this person for good? This cannot be undone", abort=True)

@@ -325,12 +325,14 @@ class DocumentStore:
 
     def delete_person(self, person: str, agents: list[str]) -> int:
         """Delete every State and Agent Profile document of a person (an erasure): those kept under
-        any of ``agents`` (agent keys), and those kept under a ``mailto:`` whose SHA-1 is the
-        person's (schemas.agents.person_key: an address and its hash are one person)."""
+        any of ``agents`` (agent keys), and -- an address and its hash being one person
+        (schemas.agents.person_key) -- those kept under the person's ``mbox_sha1sum`` or under a
+        ``mailto:`` whose SHA-1 is the person's."""
         d = documents
         mine = [a for a in agents if a]
         with _database(), self._engine.begin() as conn:
             if person.startswith("sha1:"):
+                mine.append("mbox_sha1sum:" + person.removeprefix("sha1:"))
                 rows = conn.execute(sa.select(d.c.agent).where(d.c.kind != ACTIVITY_PROFILE, d.c.agent.like("mbox:%")).distinct())
                 mine += [row.agent for row in rows if person_key_of(row.agent) == person]
             if not mine:

@@ -95,12 +95,19 @@ def person_of(agent: dict[str, Any]) -> str:
     return person
 
 
+def persons_of(services: Services, agent: dict[str, Any]) -> list[str]:
+    """The person keys an erasure of ``agent`` reaches: its own, then every other identifier a cohort
+    defines for the same member."""
+    first = person_of(agent)
+    return [first] + sorted(CohortViews(services.engine).linked_persons(first) - {first})
+
+
 def erase(services: Services, agent: dict[str, Any], requested_by: str, wait_s: float | None = None) -> Summary:
     """Erase the person ``agent`` identifies (an Agent, checked by the caller), with every other
     identifier a cohort defines as theirs (an address and a workspace account of one member)."""
     first = person_of(agent)
     try:
-        persons = [first] + sorted(CohortViews(services.engine).linked_persons(first) - {first})
+        persons = persons_of(services, agent)
         held = {person: services.statements.held_of(person) for person in persons}
         current = services.keyring.current_keys(persons, erasing=True)  # the keys that seal who is erased (retired below)
     except (LogUnavailable, OperationalError, DBAPIError):
@@ -124,21 +131,26 @@ def erase(services: Services, agent: dict[str, Any], requested_by: str, wait_s: 
             events.append(Event(type=AGENT_ERASED, key=ref, data=seal_identity(ref, identity, current[person], kids), id=event_id, recorded=requested))
     _wait_for_batches_opened_before(services)
     positions = append(services, events)
+    with services.engine.begin() as conn:  # first: the runner can finish it from here on, whatever happens below
+        for event, position in zip(events, positions):
+            conn.execute(erasures.update().where(erasures.c.id == event.id).values(
+                log_partition=position.partition, log_offset=position.offset))
     documents = attachments = 0
-    for event, position, person in zip(events, positions, persons):
+    for event, person in zip(events, persons):
         found = services.documents.delete_person(person, event_identity_agents(given, person))
-        gone = services.blobs.delete(held[person][2])
-        documents, attachments = documents + found, attachments + gone
+        documents += found
         with services.engine.begin() as conn:
-            conn.execute(
-                erasures.update().where(erasures.c.id == event.id).values(
-                    documents=found, attachments=gone, log_partition=position.partition, log_offset=position.offset
-                )
-            )
+            conn.execute(erasures.update().where(erasures.c.id == event.id).values(documents=found))
     if services.settings.projections_in_process:
         services.runner.apply_now()
     wait = services.settings.consistency_wait_s if wait_s is None else wait_s
     applied = all(services.consistency.wait_for(p.name, positions, wait) for p in services.runner.projections)
+    if applied:  # the views no longer hold the person's statements: bytes no statement references now go
+        for event, person in zip(events, persons):
+            gone = services.blobs.delete(services.statements.unreferenced(held[person][2]))
+            attachments += gone
+            with services.engine.begin() as conn:
+                conn.execute(erasures.update().where(erasures.c.id == event.id).values(attachments=gone))
     deleted = sum(_finish(services, event.id, kids_of[event.id]) for event in events) if applied else 0
     own = sum(h[0] for h in held.values())
     named = sum(h[1] for h in held.values())

@@ -271,7 +271,8 @@ class StatementStore(Projection):
             erase_person(conn, record.event.data)
             return
         if record.event.type == STATEMENT_SHREDDED:
-            claims.landed(conn, claims.STATEMENT_IDS, str(record.event.data["statement"].get("id", "")).lower())
+            # its actor was erased before it was applied: the id stays spent, the content's hash goes
+            claims.erased(conn, claims.STATEMENT_IDS, [str(record.event.data["statement"].get("id", "")).lower()])
             _void_only(conn, record.event.data["statement"])
             return
         data = record.event.data
@@ -369,6 +370,7 @@ def expire_statements(conn: sa.Connection, data: dict[str, Any]) -> int:
     expired = sorted(conn.scalars(query))
     r = statement_refs
     for chunk in _chunks(expired):
+        claims.erased(conn, claims.STATEMENT_IDS, chunk)  # the ids stay spent; the content's hash goes
         for table in INDEX_TABLES:
             conn.execute(table.delete().where(table.c.statement_id.in_(chunk)))
         conn.execute(r.delete().where(sa.or_(r.c.statement_id.in_(chunk), r.c.target_id.in_(chunk))))
@@ -460,6 +462,15 @@ class StatementReader:
     """Reads the statement store; never writes."""
 
     engine: sa.Engine
+
+    def unreferenced(self, hashes: list[str]) -> list[str]:
+        """Those of ``hashes`` (attachment sha2) no statement in the store carries."""
+        if not hashes:
+            return []
+        a = statement_attachments
+        with self.engine.connect() as conn:
+            held = set(conn.scalars(sa.select(a.c.sha2).where(a.c.sha2.in_(sorted(set(hashes))))))
+        return sorted(set(hashes) - held)
 
     def held_of(self, person: str) -> tuple[int, int, list[str]]:
         """What an erasure of ``person`` (a person key) reaches: their own statements, the other

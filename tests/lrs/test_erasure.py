@@ -122,7 +122,10 @@ def test_a_statement_naming_the_erased_person_as_instructor_or_object_keeps_its_
 
 
 def test_their_state_and_agent_profile_documents_are_deleted_and_others_stay(lrs):
+    hashed = {"agent": json.dumps(lrs.aino_sha1), "profileId": "kept-by-hash"}
+    lrs.put_document("/xapi/agents/profile", hashed, b'{"theme": "dark"}', "application/json")
     assert erase(lrs).status_code == 200
+    assert lrs.get("/xapi/agents/profile", **hashed).status_code == 404, "kept under the address's hash: the same person"
     state = {"activityId": f"{lrs.ns}/day-1", "stateId": "bookmark"}
     assert lrs.get("/xapi/activities/state", agent=json.dumps(lrs.aino), **state).status_code == 404
     assert lrs.get("/xapi/agents/profile", agent=json.dumps(lrs.aino), profileId="preferences").status_code == 404

@@ -137,6 +137,9 @@ def test_statements_older_than_the_global_cutoff_leave_every_view_live_and_after
     runner = lrs.services.runner
     runner.rebuild([p.name for p in runner.projections])
     assert answers() == live
+    again = lrs.client.post("/xapi/statements", json=old[1], headers=lrs.auth)
+    assert again.status_code == 409, "an expired statement's id stays spent: sent again, it does not come back"
+    assert lrs.statement(old[1]["id"]) is None
 
 
 def test_a_run_appends_at_most_once_an_hour_and_status_reports_it(make_lrs):
