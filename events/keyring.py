@@ -66,6 +66,9 @@ erased_people = sa.Table(
     sa.Column("since", sa.String(40), nullable=False),
 )
 
+#: The most people one key query names.
+LOOKUP_CHUNK = 500
+
 #: Unwrapped keys kept per process (32 bytes each, plus the ref).
 CACHE_SIZE = 100_000
 
@@ -168,19 +171,26 @@ class Keyring:
         raise LogUnavailable("the key store is too contended; retry")
 
     def _current(self, refs: dict[str, str]) -> dict[str, DataKey]:
-        query = sa.select(data_keys.c.kid, data_keys.c.person, data_keys.c.wrapped).where(
-            data_keys.c.person.in_(sorted(refs)), data_keys.c.retired.is_(None)
-        )
+        rows = []
+        ordered = sorted(refs)
         with self._engine.connect() as conn:
-            rows = conn.execute(query).all()
+            for start in range(0, len(ordered), LOOKUP_CHUNK):  # bounded IN lists on every database
+                query = sa.select(data_keys.c.kid, data_keys.c.person, data_keys.c.wrapped).where(
+                    data_keys.c.person.in_(ordered[start:start + LOOKUP_CHUNK]), data_keys.c.retired.is_(None)
+                )
+                rows += conn.execute(query).all()
         return {row.person: DataKey(row.kid, row.person, self._unwrapped(row.kid, row.person, row.wrapped)) for row in rows}
 
     def _refuse_while_erasing(self, refs: list[str]) -> None:
         since = utc_iso(datetime.now(timezone.utc) - timedelta(seconds=ERASING_S))
-        query = sa.select(data_keys.c.person).where(data_keys.c.person.in_(sorted(refs)), data_keys.c.retired > since).limit(1)
+        ordered = sorted(refs)
         with self._engine.connect() as conn:
-            if conn.execute(query).first() is not None:
-                raise BeingErased("a person this write names is being erased; retry in a minute")
+            for start in range(0, len(ordered), LOOKUP_CHUNK):
+                query = sa.select(data_keys.c.person).where(
+                    data_keys.c.person.in_(ordered[start:start + LOOKUP_CHUNK]), data_keys.c.retired > since
+                ).limit(1)
+                if conn.execute(query).first() is not None:
+                    raise BeingErased("a person this write names is being erased; retry in a minute")
 
     def _make(self, refs: list[str]) -> None:
         created = utc_iso()
@@ -200,12 +210,14 @@ class Keyring:
         wanted = sorted(set(kids))
         if not wanted:
             return {}
-        query = sa.select(data_keys.c.kid, data_keys.c.person, data_keys.c.wrapped, data_keys.c.retired).where(
-            data_keys.c.kid.in_(wanted)
-        )
+        rows = []
         try:
             with self._engine.connect() as conn:
-                rows = conn.execute(query).all()
+                for start in range(0, len(wanted), LOOKUP_CHUNK):
+                    query = sa.select(data_keys.c.kid, data_keys.c.person, data_keys.c.wrapped, data_keys.c.retired).where(
+                        data_keys.c.kid.in_(wanted[start:start + LOOKUP_CHUNK])
+                    )
+                    rows += conn.execute(query).all()
         except (OperationalError, DBAPIError) as exc:
             raise LogUnavailable("the key store is unavailable") from exc
         return {

@@ -42,6 +42,12 @@ from events.envelope import UNDECODABLE, Event, Record
 from schemas.agents import person_key
 from schemas.personal import FREE_TEXT_PATHS, Path, agent_slots, anonymise, anonymous, get, put
 
+#: The most people (distinct Agents and Groups) one statement may name: each is sealed as a part of
+#: its own, and its key looked up, so the cost of a statement is bounded before it is accepted.
+MAX_PEOPLE_PER_STATEMENT = 500
+#: What one sealed part adds to an event besides its values (ref, kid, nonce, paths, tag, base64).
+PART_OVERHEAD_BYTES = 320
+
 STATEMENT_STORED = "statement.stored"
 STATEMENT_SHREDDED = "statement.shredded"
 COHORT_DEFINED = "cohort.defined"

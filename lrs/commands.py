@@ -18,7 +18,7 @@ from typing import Any, Sequence
 from events import Event, EventTooLarge, LogUnavailable, Position, utc_iso
 from events.claims import STATEMENT_IDS, Claim
 from events.keyring import BeingErased
-from events.sealing import COHORT_DEFINED, member_persons, persons_to_seal, seal_members, seal_statement, statement_owners
+from events.sealing import MAX_PEOPLE_PER_STATEMENT, COHORT_DEFINED, member_persons, persons_to_seal, seal_members, seal_statement, statement_owners
 from lrs import attachments, metrics, signatures
 from lrs.auth import authority_agent
 from lrs.comparison import fingerprint
@@ -58,6 +58,11 @@ def check(
             more = f" (and more; validation stops at {MAX_PROBLEMS} problems)"
         raise BadRequest(f"invalid statement: {shown}{more}")
     statements = body if isinstance(body, list) else [body]
+    for i, statement in enumerate(statements):
+        named = len(persons_to_seal(statement))
+        if named > MAX_PEOPLE_PER_STATEMENT:
+            where = f"statements[{i}]" if isinstance(body, list) else "statement"
+            raise BadRequest(f"{where}: names {named} people (Agents, Groups and their members); at most {MAX_PEOPLE_PER_STATEMENT}")
     attachments.check(statements, contents or {})
     signatures.check(statements, contents or {})
     return statements
@@ -138,6 +143,13 @@ def _write_group(services: Services, group: list[Write]) -> None:
         write, claims = accepted[0]
         services.claims.release(CLAIMS, [sid for sid, c in claims.items() if c is Claim.NEW])
         raise
+    except PersonBeingErased:
+        if len(accepted) > 1:  # only the writes naming the person being erased wait: each on its own, to find them
+            for write, claims in accepted:
+                _append_alone(services, write, claims, stored)
+            return
+        accepted[0][0].finish(error=Unavailable(_retry_advice(accepted[0][0].assigned), cause="database"))
+        return
     except Unconfirmed:
         for write, _ in accepted:
             write.finish(error=Unavailable(_retry_advice(write.assigned), cause="log"))
@@ -185,7 +197,7 @@ def _events(services: Services, completed: list[dict[str, Any]], prints: dict[st
     try:
         keys = services.keyring.current_keys(set().union(*(persons_to_seal(s) for s in completed)))
     except BeingErased as exc:
-        raise Unconfirmed(f"{exc}; retry with the same statements and the same ids", cause="database") from None
+        raise PersonBeingErased(f"{exc}; retry with the same statements and the same ids", cause="database") from None
     except LogUnavailable:
         raise Unconfirmed("the key store is unavailable; retry later", cause="database") from None
     return [
@@ -234,6 +246,10 @@ def _sealed_members(services: Services, event: Event) -> Event:
 
 class Unconfirmed(Unavailable):
     """The log did not confirm an append: it may have stored it or not (a timeout), so 503."""
+
+
+class PersonBeingErased(Unconfirmed):
+    """A statement of the group names a person whose erasure is under way: nothing was appended."""
 
 
 def append_and_wait(services: Services, events: Sequence[Event], projection: str) -> list[Position]:

@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, replace
 from typing import Mapping
 
+from events.sealing import MAX_PEOPLE_PER_STATEMENT, PART_OVERHEAD_BYTES
+
 SUPPORTED_VERSIONS = ("2.0.0", "1.0.3")
 #: Bytes an event may hold beyond the request it came from (stored, authority, envelope fields).
 ENVELOPE_ALLOWANCE = 64 * 1024
@@ -92,9 +94,9 @@ class Settings:
     def max_event_bytes(self) -> int:
         """The largest event on the log, in every mode: a request's worth of statement plus what
         the LRS adds (stored, authority, the envelope), sealed: a sealed part is base64 (4/3 of
-        its JSON) with its key id, person and paths beside it -- at most twice the request even
-        for a Group of many members, each sealed on their own (events/sealing.py)."""
-        return 2 * self.max_request_bytes + ENVELOPE_ALLOWANCE
+        its JSON) with its key id, person, nonce and paths beside it, one part per person named
+        (at most MAX_PEOPLE_PER_STATEMENT, events/sealing.py)."""
+        return 2 * self.max_request_bytes + ENVELOPE_ALLOWANCE + MAX_PEOPLE_PER_STATEMENT * PART_OVERHEAD_BYTES
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -308,3 +308,15 @@ def test_statements_logged_before_sealing_are_erased_from_every_view_and_stay_er
     assert lrs.get("/xapi/statements", limit=1000, format="exact").get_json()["statements"] == every
     assert lrs.get("/xapi/statements", statementId=own["id"]).status_code == 404
     assert lrs.get("/api/v1/agents/export", agent=json.dumps(lrs.aino)).get_json()["statements"] == []
+
+
+def test_a_statement_naming_more_people_than_are_sealed_one_by_one_is_400_naming_it(lrs):
+    from events.sealing import MAX_PEOPLE_PER_STATEMENT
+
+    team = {"objectType": "Group", "member": [{"mbox": f"mailto:m{i}@example.org"} for i in range(MAX_PEOPLE_PER_STATEMENT)]}
+    crowded = {"actor": lrs.onni, "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+               "object": {"id": f"{lrs.ns}/crowd"}, "context": {"team": team}}
+    refused = lrs.client.post("/xapi/statements", json=[crowded], headers=lrs.auth)
+    assert refused.status_code == 400 and refused.get_json()["error"]["message"].startswith("statements[0]: names")
+    team["member"].pop()  # the actor and the members: exactly the limit
+    assert lrs.client.post("/xapi/statements", json=[crowded], headers=lrs.auth).status_code == 200
