@@ -51,7 +51,8 @@ def bytewise(length: int) -> sa.types.TypeEngine:
 def make_engine(url: str, connect_timeout_s: float = 5.0, statement_timeout_s: float = 30.0, **kwargs) -> sa.Engine:
     """An engine with the settings Polku needs, every wait bounded (DESIGN invariant 10).
 
-    SQLite: WAL, and a busy timeout of ``statement_timeout_s`` for the write lock. PostgreSQL: a
+    SQLite: WAL, a busy timeout of ``statement_timeout_s`` for the write lock, and secure delete
+    (deleted rows are overwritten in the file: an erasure leaves no copy in free pages). PostgreSQL: a
     connect timeout; ``statement_timeout`` and ``idle_in_transaction_session_timeout`` on every
     session; TCP keepalives and ``tcp_user_timeout``, so that a connection into a network
     partition fails within seconds instead of hanging for the kernel's minutes; a bounded wait
@@ -68,6 +69,7 @@ def make_engine(url: str, connect_timeout_s: float = 5.0, statement_timeout_s: f
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+            cursor.execute("PRAGMA secure_delete=ON")  # what is deleted (an erased person) is overwritten, not left in free pages
             cursor.close()
 
         return engine

@@ -320,3 +320,14 @@ def test_a_statement_naming_more_people_than_are_sealed_one_by_one_is_400_naming
     assert refused.status_code == 400 and refused.get_json()["error"]["message"].startswith("statements[0]: names")
     team["member"].pop()  # the actor and the members: exactly the limit
     assert lrs.client.post("/xapi/statements", json=[crowded], headers=lrs.auth).status_code == 200
+
+
+def test_on_sqlite_the_erased_person_is_overwritten_in_the_database_file_itself(lrs):
+    if not lrs.database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL keeps dead rows until VACUUM (docs/personal-data.md says so)")
+    assert erase(lrs).status_code == 200
+    with lrs.services.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw = open(lrs.database_url.removeprefix("sqlite:///"), "rb").read()
+    for identifier in identifiers(lrs):
+        assert identifier.encode() not in raw, f"{identifier!r} left in the file's free space"
