@@ -130,13 +130,15 @@ class Keyring:
 
     def check(self) -> None:
         """:class:`MasterKeyError` when the master key is not the one this database's keys were
-        wrapped with (a wrong POLKU_MASTER_KEY would otherwise make every sealed part unreadable)."""
+        wrapped with (a wrong POLKU_MASTER_KEY would otherwise make every sealed part unreadable,
+        or two hosts make two keys for one person)."""
         try:
             with self._engine.connect() as conn:
                 row = conn.execute(sa.select(data_keys.c.kid, data_keys.c.person, data_keys.c.wrapped).limit(1)).first()
         except (OperationalError, DBAPIError) as exc:
             raise LogUnavailable("the key store is unavailable") from exc
-        if row is None:
+        if row is None:  # a new installation: a key of its own, so that another master key is noticed later
+            self.current_keys(["polku:master-key-check"], erasing=True)
             return
         try:
             self._unwrapped(row.kid, row.person, row.wrapped)

@@ -10,7 +10,9 @@ tables, resets its positions and replays from the start.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import traceback
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
@@ -34,6 +36,11 @@ def _describe(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     if orig is not None:
         return f"{type(orig).__name__} (SQLSTATE {getattr(orig, 'sqlstate', None) or getattr(orig, 'pgcode', None) or '-'})"
+    if isinstance(exc, (LookupError, ValueError, TypeError)):
+        # their messages quote the values involved (a key, an identifier): where it failed instead
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+        return f"{type(exc).__name__}{where}"
     detail = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {detail[0][:120] if detail else ''}"
 

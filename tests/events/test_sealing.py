@@ -188,3 +188,9 @@ def test_a_wrong_master_key_is_refused(keyring):
 def test_a_master_key_must_be_32_bytes_of_base64(text):
     with pytest.raises(MasterKeyError):
         parse_master_key(text)
+
+
+def test_a_second_master_key_is_refused_even_when_the_first_has_sealed_nothing_yet(keyring):
+    keyring.check()  # a new installation: nothing sealed yet
+    with pytest.raises(MasterKeyError):
+        Keyring(keyring._engine, os.urandom(32)).check()
