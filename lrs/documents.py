@@ -49,6 +49,7 @@ from events.sql import bytewise
 
 from lrs.errors import BadRequest, Conflict, PreconditionFailed, Unavailable
 from schemas import strict_json
+from schemas.agents import person_key_of
 
 log = logging.getLogger(__name__)
 
@@ -81,15 +82,6 @@ documents = sa.Table(
     sa.Column("revision", sa.String(32), nullable=False),
     sa.Index("ix_xapi_documents_scope", "scope", "updated"),
 )
-
-
-def person_key_of(agent: str) -> str:
-    """The person key of a stored agent key (schemas.agents.person_key of the agent it came from)."""
-    if agent.startswith("mbox:"):
-        return "sha1:" + hashlib.sha1(agent.removeprefix("mbox:").encode("utf-8")).hexdigest()
-    if agent.startswith("mbox_sha1sum:"):
-        return "sha1:" + agent.removeprefix("mbox_sha1sum:")
-    return agent
 
 
 def _digest(parts: list[str]) -> str:

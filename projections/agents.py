@@ -33,7 +33,7 @@ from events.sql import bytewise
 from projections.base import Projection
 from projections.statements import STATEMENT_STORED, STATEMENTS_EXPIRED
 from projections.upserts import upsert
-from schemas.agents import IFIS, agent_key, person_key
+from schemas.agents import IFIS, agent_key, person_key_of
 from schemas.personal import is_anonymous
 
 
@@ -87,15 +87,6 @@ def named_agents(statement: dict[str, Any]) -> Iterator[tuple[str, str]]:
         key = agent_key(actor)
         if key and isinstance(actor.get("name"), str) and actor["name"]:
             yield key, actor["name"]
-
-
-def person_of(key: str) -> str:
-    """The person key (schemas.agents.person_key) of an agent key."""
-    if key.startswith("mbox:"):
-        return person_key({"mbox": key.removeprefix("mbox:")}) or key
-    if key.startswith("mbox_sha1sum:"):
-        return "sha1:" + key.removeprefix("mbox_sha1sum:")
-    return key
 
 
 class AgentNames(Projection):
@@ -171,8 +162,8 @@ def erase_person(conn: sa.Connection, data: dict[str, Any]) -> int:
         keys.add("mbox_sha1sum:" + person.removeprefix("sha1:"))
         if not any(key.startswith("mbox:") for key in keys):  # the address is not known: look for it
             addresses = sa.select(t.c.agent).where(t.c.agent.startswith("mbox:")).distinct()
-            keys |= {key for key in conn.scalars(addresses) if person_of(key) == person}
-    theirs = sorted(sha256(key) for key in keys if person_of(key) == person)
+            keys |= {key for key in conn.scalars(addresses) if person_key_of(key) == person}
+    theirs = sorted(sha256(key) for key in keys if person_key_of(key) == person)
     return conn.execute(t.delete().where(t.c.agent_hash.in_(theirs))).rowcount if theirs else 0
 
 

@@ -44,8 +44,12 @@ def person_key(agent: Any) -> str | None:
     (lower-cased) mailto IRI, so that a tool that hashes the address and one that sends it name the
     same person. The cohort views match members by it."""
     key = agent_key(agent)
-    if key is None:
-        return None
+    return None if key is None else person_key_of(key)
+
+
+def person_key_of(key: str) -> str:
+    """:func:`person_key` of the agent whose :func:`agent_key` is ``key`` (what stores that keep
+    agent keys -- documents, agent names -- match an erased person by)."""
     if key.startswith("mbox:"):
         return "sha1:" + hashlib.sha1(key.removeprefix("mbox:").encode("utf-8")).hexdigest()
     if key.startswith("mbox_sha1sum:"):
