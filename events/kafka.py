@@ -29,7 +29,11 @@ Identity. :meth:`identity` is the cluster id and the topic id: a wiped broker is
 deleted and recreated topic a new topic id, so the projections notice either.
 
 Reading uses manual partition assignment (no consumer group: no join, no rebalance, no committed
-offsets -- the projections keep their own positions): ``assign`` + ``seek`` + ``poll``.
+offsets -- the projections keep their own positions): ``assign`` + ``seek`` + ``poll``. A worker
+follows the topic with :meth:`KafkaLog.tail`: one consumer assigned every partition the worker
+applies, sought only where a position is not where it stopped, so the fetches run on without a
+pause, and held at the broker (``fetch.max.wait.ms``) until an event arrives: an idle worker sends
+a couple of requests a second, and an acknowledged event reaches it with the broker's answer.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ import logging
 import socket
 import threading
 import time
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
@@ -67,6 +71,9 @@ END_BACKOFF_S = 2.0
 #: consistency watermark asks on reads, which must stay fast while a broker does not answer.
 END_WAIT_S = 0.5
 END_TIMEOUT_S = 1.0
+#: How long the broker holds a tailing fetch that finds nothing new (it answers at once when an
+#: event arrives): the requests an idle worker makes, not the latency of a new one.
+TAIL_FETCH_WAIT_MS = 500
 
 T = TypeVar("T")
 
@@ -114,6 +121,9 @@ class KafkaLog(Log):
         self._producer: KafkaProducer | None = None
         self._reader: KafkaConsumer | None = None
         self._prober: KafkaConsumer | None = None
+        self._tailer: KafkaConsumer | None = None
+        self._tailed: dict[int, _Tailed] = {}
+        self._tail_lock = threading.Lock()
         self._swap_lock = threading.Lock()
         self._build_lock = threading.Lock()
         self._read_lock = threading.Lock()
@@ -152,14 +162,16 @@ class KafkaLog(Log):
             allow_auto_create_topics=False,
         )
 
-    def _new_consumer(self) -> KafkaConsumer:
+    def _new_consumer(self, fetch_max_wait_ms: int = 50) -> KafkaConsumer:
+        """``fetch_max_wait_ms``: how long the broker holds a fetch that finds nothing (it answers
+        as soon as there is something); short for random reads, long for the tail."""
         return KafkaConsumer(
             **self._common,
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="none",  # an offset outside the log is an error, not a silent jump
             allow_auto_create_topics=False,
-            fetch_max_wait_ms=50,  # the broker holds an empty fetch this long; keeps reads snappy
+            fetch_max_wait_ms=fetch_max_wait_ms,
         )
 
     def _admin(self) -> KafkaAdminClient:
@@ -336,6 +348,79 @@ class KafkaLog(Log):
                 raise LogUnavailable(f"Kafka could not serve {tp.topic}[{partition}]: {summary(exc)}") from exc
         return [Record(partition, r.offset, decode(r.value)) for r in batch]
 
+    waits = True
+
+    def tail(self, starts: Mapping[int, int], limit: int = 500, wait_s: float = 0.0) -> dict[int, list[Record]]:
+        """See :meth:`events.log.Log.tail`. What was fetched and not yet asked for is kept per
+        partition (a batch that was not committed is asked for again and served from it); a
+        partition holding ``limit`` records is paused, so nothing grows without bound."""
+        with self._tail_lock:
+            try:
+                return self._tail(starts, limit, wait_s)
+            except OffsetOutOfRangeError as exc:
+                self._discard_tailer()
+                ends = self.ends(list(starts))
+                behind = [p for p, offset in starts.items() if offset < ends[p]]
+                raise LogUnavailable(f"an offset of {self.topic}{behind} is no longer on the log") from exc
+            except KafkaError as exc:
+                self._discard_tailer()
+                raise LogUnavailable(f"Kafka could not serve {self.topic}: {summary(exc)}") from exc
+
+    def _tail(self, starts: Mapping[int, int], limit: int, wait_s: float) -> dict[int, list[Record]]:
+        if self._tailer is None:
+            self._tailer = self._rebuilt("tail reader", lambda: self._new_consumer(TAIL_FETCH_WAIT_MS), again=False)
+            self._tailed = {}
+        consumer = self._tailer
+        tps = {partition: self._partition(partition) for partition in starts}
+        if set(consumer.assignment()) != set(tps.values()):
+            consumer.assign(list(tps.values()))
+            self._tailed = {}
+        for partition, offset in starts.items():
+            tailed = self._tailed.get(partition)
+            if tailed is None or not tailed.move_to(offset):
+                consumer.seek(tps[partition], offset)
+                self._tailed[partition] = _Tailed(offset)
+
+        def found() -> dict[int, list[Record]]:
+            return {p: self._tailed[p].records[:limit] for p in starts if self._tailed[p].records}
+
+        if all(self._tailed[p].records for p in starts):
+            return found()
+        # wait for news only when there is nothing to give
+        self._fetch(tps, limit, wait_s if not found() else 0.0)
+        if found():
+            return found()
+        # Nothing came: caught up, or are there records the consumer is slow to bring?
+        ends = self.ends(list(starts))
+        if all(ends[p] <= offset for p, offset in starts.items()):
+            return {}
+        deadline = time.monotonic() + self._timeout_s
+        while not found():
+            if time.monotonic() >= deadline:
+                self._discard_tailer()  # a reader that brings nothing in time is stuck
+                raise LogUnavailable(f"Kafka served no records of {self.topic} in time")
+            self._fetch(tps, limit, min(_remaining(deadline), TAIL_FETCH_WAIT_MS / 1000))
+        return found()
+
+    def _fetch(self, tps: Mapping[int, TopicPartition], limit: int, wait_s: float) -> None:
+        """One poll of the tail into the per-partition buffers; partitions that hold ``limit``
+        records already are paused meanwhile."""
+        assert self._tailer is not None
+        full = [tps[p] for p in tps if len(self._tailed[p].records) >= limit]
+        self._tailer.pause(*full)
+        self._tailer.resume(*[tp for tp in tps.values() if tp not in full])
+        polled = self._tailer.poll(timeout_ms=int(wait_s * 1000), max_records=limit)
+        for tp, batch in polled.items():
+            if tp.partition in self._tailed and batch:
+                self._tailed[tp.partition].add([Record(tp.partition, r.offset, decode(r.value)) for r in batch])
+
+    def _discard_tailer(self) -> None:
+        """Throw the tail reader away (held under the tail lock); the next tail builds a new one."""
+        if self._tailer is not None:
+            _quietly(self._tailer.close)
+            self._tailer = None
+        self._tailed = {}
+
     def _discard_reader(self) -> None:
         """Throw the reader away (held under the read lock); the next read builds a new one."""
         if self._reader is not None:
@@ -414,11 +499,33 @@ class KafkaLog(Log):
         if self._identity_admin is not None:
             _quietly(self._identity_admin.close)
             self._identity_admin = None
-        for name in ("_reader", "_prober"):
+        for name in ("_reader", "_prober", "_tailer"):
             consumer = getattr(self, name)
             if consumer is not None:
                 _quietly(consumer.close)
                 setattr(self, name, None)
+
+
+class _Tailed:
+    """What the tail holds of one partition: every record from ``start`` up to ``next`` (the
+    consumer's position there), in order."""
+
+    def __init__(self, offset: int) -> None:
+        self.start = self.next = offset
+        self.records: list[Record] = []
+
+    def move_to(self, offset: int) -> bool:
+        """Drop what lies below ``offset``; False when ``offset`` is outside what is held (seek)."""
+        if not self.start <= offset <= self.next:
+            return False
+        if offset > self.start:
+            self.records = [r for r in self.records if r.offset >= offset]
+            self.start = offset
+        return True
+
+    def add(self, records: list[Record]) -> None:
+        self.records.extend(records)
+        self.next = records[-1].offset + 1
 
 
 def _remaining(deadline: float) -> float:

@@ -13,6 +13,10 @@ Three verbs:
 * ``read(partition, offset, limit)`` returns up to ``limit`` records from ``offset`` on.
 * ``end(partition)`` is the next offset of a partition.
 
+A projection worker follows the log with ``tail(starts)``: the records past its position in every
+partition it applies, at once; on Kafka the answer is held at the broker until something arrives,
+so an idle worker costs nothing and a new event is applied as soon as it is acknowledged.
+
 Besides the verbs, a log tells who it is and what it accepts: ``identity()`` names this very log
 (a Kafka cluster and topic id, the embedded log's own id), so that the projections can notice
 when the log they find is not the one they applied; ``max_event_bytes`` is the largest encoded
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from events.envelope import Event, Record
 
@@ -85,6 +89,25 @@ class Log(abc.ABC):
         """:meth:`end` of each of ``partitions``; a log that can ask for all at once overrides it
         (a projection worker asks every few milliseconds while idle)."""
         return {partition: self.end(partition) for partition in partitions}
+
+    #: Whether :meth:`tail` holds an empty answer until events arrive (up to its ``wait_s``): a
+    #: runner on a log that does not wait sleeps between rounds itself.
+    waits: bool = False
+
+    def tail(self, starts: Mapping[int, int], limit: int = 500, wait_s: float = 0.0) -> dict[int, list[Record]]:
+        """Up to ``limit`` records of each partition of ``starts`` from its offset there, for every
+        partition that has some. It never answers nothing while a partition holds records past its
+        start, so a reader it answers nothing is caught up. A log that :attr:`waits` holds an empty
+        answer up to ``wait_s`` for events appended meanwhile; this default asks each end once and
+        reads the partitions that have more."""
+        ends = self.ends(list(starts))
+        found = {}
+        for partition, offset in starts.items():
+            if ends[partition] > offset:
+                records = self.read(partition, offset, limit)
+                if records:
+                    found[partition] = records
+        return found
 
     @abc.abstractmethod
     def identity(self) -> str:

@@ -26,6 +26,10 @@ from projections.log_guard import LogGuard
 
 log = logging.getLogger(__name__)
 
+#: How long an idle runner's read of a log that :attr:`~events.log.Log.waits` is held for new
+#: events (it also bounds how long :meth:`Runner.stop` waits for the loop).
+IDLE_WAIT_S = 0.5
+
 #: Failures of the database or the log, not of an event: retried, never set aside.
 TRANSIENT = (LogUnavailable, OperationalError, InterfaceError)
 
@@ -96,6 +100,7 @@ class Runner:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._apply_lock = threading.Lock()
+        self._waited = False  # whether the last round's read waited for events (run_forever)
 
     # ---- set-up -------------------------------------------------------------------------
     def setup(self) -> None:
@@ -115,24 +120,38 @@ class Runner:
         raise KeyError(name)
 
     # ---- applying -----------------------------------------------------------------------
-    def run_once(self, names: Iterable[str] | None = None) -> int:
-        """Apply at most one batch per (projection, partition); return how many events were read."""
+    def run_once(self, names: Iterable[str] | None = None, wait_s: float = 0.0) -> int:
+        """Apply at most one batch per (projection, partition); return how many events were read.
+        ``wait_s``: on a log that :attr:`~events.log.Log.waits`, how long to wait for events when
+        there are none."""
         wanted = set(names) if names is not None else None
         total = 0
         if self.guard is not None and self.guard.problem():
             return 0  # never apply a stranger's events over these views (the guard logs why)
         with self._apply_lock:  # one applying thread per process; other processes use the CAS
-            ends = self.log.ends(self.partitions)
             with self.engine.connect() as conn:
                 starts = tracking.all_applied(conn)
+            # Projections at the same position share one read and one transaction (the usual
+            # case); one being rebuilt, or behind, forms a group of its own.
+            groups: dict[int, dict[int, list[Projection]]] = {}
             for partition in self.partitions:
-                # Projections at the same position share one read and one transaction (the
-                # usual case); one being rebuilt, or behind, forms a group of its own.
-                groups: dict[int, list[Projection]] = {}
                 for projection in self.projections:
                     if wanted is None or projection.name in wanted:
-                        groups.setdefault(starts.get((projection.name, partition), 0), []).append(projection)
-                for start, group in sorted(groups.items()):
+                        start = starts.get((projection.name, partition), 0)
+                        groups.setdefault(partition, {}).setdefault(start, []).append(projection)
+            # Partitions where every projection is at one position are followed together (one
+            # tail of the log); where they differ, each group reads on its own.
+            together = {p: next(iter(by_start)) for p, by_start in groups.items() if len(by_start) == 1}
+            apart = [p for p, by_start in groups.items() if len(by_start) > 1]
+            self._waited = bool(together) and not apart and wait_s > 0 and self.log.waits
+            if together:
+                found = self.log.tail(together, self.batch_size, wait_s if self._waited else 0.0)
+                for partition, records in found.items():
+                    group = groups[partition][together[partition]]
+                    total += self._apply_batch(group, partition, together[partition], records)
+            ends = self.log.ends(apart) if apart else {}
+            for partition in apart:
+                for start, group in sorted(groups[partition].items()):
                     if ends[partition] > start:  # asking end is cheaper than a read that finds nothing
                         total += self._apply_batch(group, partition, start)
         if total:
@@ -152,16 +171,17 @@ class Runner:
             if not applied:
                 return total
 
-    def _apply_batch(self, group: list[Projection], partition: int, start: int) -> int:
+    def _apply_batch(self, group: list[Projection], partition: int, start: int, read: list | None = None) -> int:
         """Apply one batch to every projection of ``group`` (all at ``start``) in one transaction.
 
+        ``read``: the batch, if the tail of the log brought it already; else it is read here.
         Returns the events read times the projections fed, so progress counts each projection.
         If an event cannot be applied, the batch is applied again one event at a time, each in a
         savepoint, and what still fails is set aside as a dead letter (DESIGN invariant 7): one
         event never stalls a projection. A database or log outage is not the event's fault and
         is raised, to be retried.
         """
-        records = self._read(partition, start)
+        records = self._read(partition, start) if read is None else self._opened(read)
         if not records:
             return 0
         try:
@@ -181,7 +201,9 @@ class Runner:
             return self._commit(group, partition, start, records, careful=True)
 
     def _read(self, partition: int, offset: int) -> list:
-        records = self.log.read(partition, offset, self.batch_size)
+        return self._opened(self.log.read(partition, offset, self.batch_size))
+
+    def _opened(self, records: list) -> list:
         return self.opener(records) if self.opener is not None and records else records
 
     def _commit(self, group: list[Projection], partition: int, start: int, records: list, careful: bool) -> int:
@@ -278,23 +300,26 @@ class Runner:
         backoff = idle_sleep
         last_error = ""
         while not self._stop.is_set():
+            # on a log that holds a read until events arrive, that read is the idle wait
+            self._waited = False
             try:
-                applied = self.run_once()
+                applied = self.run_once(wait_s=IDLE_WAIT_S)
+                waited = self._waited
                 if self.after_round is not None:
                     self.after_round()
                 backoff = idle_sleep
                 last_error = ""
             except TRANSIENT as exc:
                 log.warning("projection runner paused: %s", _describe(exc))
-                applied = 0
+                applied, waited = 0, False
                 backoff = min(backoff * 2, 5.0)
             except Exception as exc:  # noqa: BLE001 - the loop must survive what it did not foresee
                 if _describe(exc) != last_error:
                     log.exception("projection runner failed; retrying")
                 last_error = _describe(exc)
-                applied = 0
+                applied, waited = 0, False
                 backoff = min(max(backoff, 0.5) * 2, 30.0)
-            if not applied:
+            if not applied and not waited:
                 self._wake.wait(backoff)
                 self._wake.clear()
 

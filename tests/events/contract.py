@@ -117,3 +117,67 @@ class LogContract:
         assert refused.value.limit == 2_000
         assert all(log.end(p) == 0 for p in range(log.partitions)), "all or nothing"
         assert len(log.append(small)) == 1, "an event under the limit still goes through"
+
+    # ---- following the log: tail ---------------------------------------------------------
+    def tail_all(self, log, starts: dict[int, int]) -> dict[int, list]:
+        """Every record past ``starts``, following the log as a worker does until it answers nothing."""
+        starts, found = dict(starts), {}
+        while True:
+            batch = log.tail(starts, limit=7)
+            if not batch:
+                return found
+            for partition, records in batch.items():
+                assert records, "a partition with nothing is left out of the answer"
+                found.setdefault(partition, []).extend(records)
+                starts[partition] = records[-1].offset + 1
+
+    def test_tail_of_a_caught_up_reader_is_empty(self, log):
+        positions = log.append(make_events(3))
+        ends = log.ends(list(range(log.partitions)))
+        assert log.tail(ends) == {}
+        assert log.tail({positions[-1].partition: positions[-1].offset + 1}) == {}
+
+    def test_tail_brings_every_partitions_records_from_each_start_in_order(self, log):
+        keys = [f"learner-{n}" for n in range(8)]
+        for key in keys:
+            log.append(make_events(4, key=key))
+        starts = {p: 0 for p in range(log.partitions)}
+        found = self.tail_all(log, starts)
+        assert sum(len(records) for records in found.values()) == 32
+        for partition, records in found.items():
+            assert [r.partition for r in records] == [partition] * len(records)
+            assert [r.offset for r in records] == sorted({r.offset for r in records})
+            assert records == read_all(log, partition)
+
+    def test_tail_respects_limit_and_starts_where_asked(self, log):
+        positions = log.append(make_events(10, key="k"))
+        partition = positions[0].partition
+        first = log.tail({partition: positions[2].offset}, limit=3)
+        assert [r.event.data["n"] for r in first[partition]] == [2, 3, 4][: len(first[partition])]
+
+    def test_tail_asked_again_from_the_same_place_gives_the_same_records(self, log):
+        """A batch a worker could not commit is asked for again: nothing of it may be lost."""
+        positions = log.append(make_events(5, key="k"))
+        partition = positions[0].partition
+        first = log.tail({partition: 0}, limit=3)
+        again = log.tail({partition: 0}, limit=3)
+        assert again == first
+        earlier = self.tail_all(log, {partition: positions[1].offset})
+        assert [r.event.data["n"] for r in earlier[partition]] == [1, 2, 3, 4]
+
+    def test_tail_brings_events_appended_after_it_caught_up(self, log):
+        partition = log.append(make_events(2, key="k"))[0].partition
+        caught_up = self.tail_all(log, {partition: 0})
+        after = caught_up[partition][-1].offset + 1
+        assert log.tail({partition: after}) == {}
+        log.append(make_events(2, key="k", start=2))
+        later = self.tail_all(log, {partition: after})
+        assert [r.event.data["n"] for r in later[partition]] == [2, 3]
+
+    def test_tail_and_read_can_be_used_side_by_side(self, log):
+        """A worker follows the log with tail while a projection behind the others reads apart."""
+        positions = log.append(make_events(6, key="k"))
+        partition = positions[0].partition
+        assert [r.event.data["n"] for r in log.tail({partition: 0}, limit=2)[partition]] in ([0], [0, 1])
+        assert [r.event.data["n"] for r in read_all(log, partition, positions[4].offset)] == [4, 5]
+        assert [r.event.data["n"] for r in self.tail_all(log, {partition: positions[2].offset})[partition]] == [2, 3, 4, 5]

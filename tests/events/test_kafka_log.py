@@ -4,6 +4,7 @@ and clearly when the broker is not there."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -51,8 +52,27 @@ def test_append_after_broker_stopped_raises_log_unavailable(private_broker, kafk
             log.read(0, 0)
         with pytest.raises(LogUnavailable):
             log.end(0)
+        with pytest.raises(LogUnavailable):
+            log.tail({0: 0, 1: 0}, wait_s=0.5)
     finally:
         log.close()
+
+
+def test_a_waiting_tail_brings_an_event_appended_while_it_waits(kafka_bootstrap, kafka_topic):
+    """A worker's idle read is held at the broker and answered by the next event: it is applied
+    as soon as it is acknowledged, without a worker asking again and again."""
+    log = KafkaLog(kafka_bootstrap, topic=kafka_topic, partitions=2, timeout_s=5.0)
+    writer = KafkaLog(kafka_bootstrap, topic=kafka_topic, timeout_s=5.0)
+    try:
+        assert log.tail({0: 0, 1: 0}) == {}
+        appender = threading.Timer(0.3, lambda: writer.append(make_events(1, key="late")))
+        appender.start()
+        found = log.tail({0: 0, 1: 0}, wait_s=30.0)
+        appender.join()
+        assert [r.event.key for records in found.values() for r in records] == ["late"]
+    finally:
+        log.close()
+        writer.close()
 
 
 def test_topic_name_is_configurable_and_messages_are_the_envelope_json(kafka_bootstrap, kafka_topic):
