@@ -22,6 +22,7 @@ from lrs.keys import master_key
 from lrs.settings import Settings, SettingsError
 from projections.consistency import Consistency
 from projections.log_guard import LogGuard
+from projections.notices import Listener
 from projections.runner import Runner
 from projections.registry import all_projections
 from projections.statements import StatementReader
@@ -48,8 +49,12 @@ class Services:
     waiters: threading.BoundedSemaphore
     #: concurrent requests' statement writes, claimed and appended together (group commit)
     writes: WriteQueue = field(default_factory=WriteQueue)
+    #: on PostgreSQL without projections in this process: notices that a worker applied something
+    notices: Listener | None = None
 
     def close(self) -> None:
+        if self.notices is not None:
+            self.notices.stop()
         self.runner.stop()
         self.log.close()
         self.engine.dispose()
@@ -108,6 +113,9 @@ def _wire(settings: Settings, engine: sa.Engine, log_: Log, keyring: Keyring) ->
     runner = Runner(engine, log_, all_projections(), guard=guard, opener=Opener(keyring.keys, keyring.ref, keyring.erased_among).open)
     runner.setup()
     guard.refresh()  # the first look, before any request or batch asks
+    notices = None
+    if not settings.projections_in_process and engine.dialect.name == "postgresql":
+        notices = Listener(engine).start()  # writes waiting for a worker wake when it commits
     return Services(
         settings=settings,
         engine=engine,
@@ -118,6 +126,7 @@ def _wire(settings: Settings, engine: sa.Engine, log_: Log, keyring: Keyring) ->
         consistency=Consistency(
             engine, log_, runner if settings.projections_in_process else None, claims=claim_registry,
             in_flight_ttl_s=2 * settings.log_timeout_s + settings.consistency_wait_s + 30,
+            woken_by=notices.condition if notices is not None else None,
         ),
         statements=StatementReader(engine),
         credentials=credentials,
@@ -126,6 +135,7 @@ def _wire(settings: Settings, engine: sa.Engine, log_: Log, keyring: Keyring) ->
         blobs=BlobStore(engine),
         documents=DocumentStore(engine),
         keyring=keyring,
+        notices=notices,
     )
 
 

@@ -41,17 +41,20 @@ class Consistency:
         max_age: float = 0.1,
         claims: ClaimRegistry | None = None,
         in_flight_ttl_s: float = 60.0,
+        woken_by: threading.Condition | None = None,
     ):
         """``runner``: the projection runner of this process, if it runs one; waiters then wake
         on its commits and read its committed positions before asking the database.
         ``claims``: where writes in flight are marked; the watermark stays below the oldest one
-        younger than ``in_flight_ttl_s`` (an older mark was left by a write that failed)."""
+        younger than ``in_flight_ttl_s`` (an older mark was left by a write that failed).
+        ``woken_by``: without a runner here, a condition notified when another process applied
+        something (projections/notices.py), so waiters look then rather than at their pace."""
         self.engine = engine
         self.log = log
         self.runner = runner
         self.claims = claims
         self.in_flight_ttl_s = in_flight_ttl_s
-        self.condition = runner.applied_condition if runner is not None else None
+        self.condition = runner.applied_condition if runner is not None else woken_by
         self.max_age = max_age
         self._cached: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from events import UNDECODABLE, Log, LogUnavailable, utc_iso
-from projections import tracking
+from projections import notices, tracking
 from projections.base import Projection
 from projections.log_guard import LogGuard
 
@@ -215,6 +215,7 @@ class Runner:
                     conn.rollback()  # another runner moved first: it applies this batch
                     return 0
             self._apply_records(conn, group, records, careful)
+            notices.announce(conn)  # the servers' waiting writes look again once this commits
         for projection in group:
             self.committed[(projection.name, partition)] = next_offset
             if self.on_commit is not None:
