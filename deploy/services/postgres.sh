@@ -3,6 +3,7 @@
 #
 #   deploy/services/postgres.sh start   install (Debian's package) if missing, start, create databases
 #   deploy/services/postgres.sh stop
+#   deploy/services/postgres.sh crash   stop at once, as a power cut would (immediate shutdown; tests)
 #   deploy/services/postgres.sh url     print the URL the tests use
 #
 # It runs a cluster of its own (trust authentication, loopback only) in $POLKU_SERVICES_DIR/postgres
@@ -72,14 +73,15 @@ start() {
 }
 
 stop() {
-  local bin; bin=$(pg_bin) || return 0
+  local mode="${1:-fast}" bin; bin=$(pg_bin) || return 0
   [ -f "$DATA/postmaster.pid" ] || return 0
-  as_owner "$bin/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null || die "the server did not stop"
+  as_owner "$bin/pg_ctl" -D "$DATA" -m "$mode" -w stop >/dev/null || die "the server did not stop"
 }
 
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  crash) stop immediate ;;
   url) echo "$URL/test" ;;
-  *) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|crash|url" >&2; exit 2 ;;
 esac
