@@ -5,7 +5,8 @@ hashes it (murmur2, the same hash the Java client uses), so every event with one
 partition, and Kafka keeps a partition in append order. That is how one learner's statements stay
 in order while different learners spread over the partitions. The value is exactly
 :func:`events.envelope.encode` of the event, so an integrator consuming the topic directly sees
-the same JSON envelope the embedded log holds.
+the same JSON envelope the embedded log holds. Record batches are gzip-compressed by the producer
+(Kafka's own batch compression: consumers decompress on their own).
 
 Durability. The producer uses ``acks='all'`` (and kafka-python's idempotent producer, so a retried
 send is not stored twice). :meth:`KafkaLog.append` flushes and then waits for the broker's
@@ -156,6 +157,9 @@ class KafkaLog(Log):
             **common,
             acks="all",
             linger_ms=0,
+            # a sealed event is half clear JSON: gzip takes 40 % of one, 65 % of a batch, on the
+            # broker's disk and the wire; every Kafka client reads it without being told
+            compression_type="gzip",
             max_block_ms=self._timeout_ms,
             delivery_timeout_ms=2 * self._timeout_ms,
             max_request_size=self.max_event_bytes + RECORD_OVERHEAD,
