@@ -9,10 +9,13 @@ reading the Kafka topic directly sees the same JSON document as the embedded log
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+import orjson
 
 
 def utc_iso(moment: datetime | None = None) -> str:
@@ -60,7 +63,7 @@ def decode(raw: bytes | str) -> Event:
     """Parse bytes produced by :func:`encode`. Anything else becomes an :data:`UNDECODABLE` event
     saying why, so that a reader never fails on one record."""
     try:
-        body = json.loads(raw)
+        body = loads(raw) if isinstance(raw, (bytes, bytearray)) else json.loads(raw)
         event = Event(type=body["type"], key=body["key"], data=body["data"], id=body["id"], recorded=body["recorded"])
         if not (isinstance(event.type, str) and isinstance(event.key, str) and isinstance(event.data, dict)):
             raise TypeError("type, key and data must be a string, a string and an object")
@@ -69,3 +72,19 @@ def decode(raw: bytes | str) -> Event:
         size = len(raw) if raw is not None else 0
         why = f"{type(exc).__name__}: {str(exc)[:200]}"
         return Event(type=UNDECODABLE, key="", data={"error": f"not a Polku event ({why}); {size} bytes"}, id="", recorded="")
+
+
+#: A run of digits that may be an integer beyond 64 bits, which orjson would read as a float.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
+def loads(raw: bytes | bytearray) -> Any:
+    """``json.loads(raw)``, faster: orjson parses what it reads to the same values; what it refuses
+    (``NaN``, lone surrogates, not UTF-8) and text that may hold an integer beyond 64 bits go to
+    ``json``, which gives its own value or error as before."""
+    if not _LONG_DIGITS.search(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(raw)
