@@ -88,3 +88,17 @@ def loads(raw: bytes | bytearray) -> Any:
         except orjson.JSONDecodeError:
             pass
     return json.loads(raw)
+
+
+def copy(value: Any) -> Any:
+    """``json.loads(json.dumps(value))`` -- a deep copy as plain JSON values -- faster: through
+    orjson, unless ``value`` is not plain JSON to it (keys that are not strings, integers beyond
+    64 bits) or its text holds a ``null``, which may have been a NaN or an infinity that orjson
+    writes as null and json keeps."""
+    try:
+        text = orjson.dumps(value)
+    except TypeError:
+        return json.loads(json.dumps(value))
+    if b"null" in text:
+        return json.loads(json.dumps(value))
+    return loads(text)
