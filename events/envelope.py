@@ -9,7 +9,6 @@ reading the Kafka topic directly sees the same JSON document as the embedded log
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -74,15 +73,18 @@ def decode(raw: bytes | str) -> Event:
         return Event(type=UNDECODABLE, key="", data={"error": f"not a Polku event ({why}); {size} bytes"}, id="", recorded="")
 
 
-#: A run of digits that may be an integer beyond 64 bits, which orjson would read as a float.
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+#: Every digit as "0", everything else as "x": a run of 19 "0"s in the translated text may be an
+#: integer beyond 64 bits, which orjson would read as a float (translate and ``in`` are much
+#: faster than a regular expression).
+_DIGITS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x78 for b in range(256))
+_LONG_DIGITS = b"0" * 19
 
 
 def loads(raw: bytes | bytearray) -> Any:
     """``json.loads(raw)``, faster: orjson parses what it reads to the same values; what it refuses
     (``NaN``, lone surrogates, not UTF-8) and text that may hold an integer beyond 64 bits go to
     ``json``, which gives its own value or error as before."""
-    if not _LONG_DIGITS.search(raw):
+    if _LONG_DIGITS not in raw.translate(_DIGITS):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
