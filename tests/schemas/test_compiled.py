@@ -90,6 +90,10 @@ def test_compiled_check_decides_as_jsonschema_on_any_json(statement, rules):
     assert _fast_check(rules)(statement) is _jsonschema_finds_nothing(statement, rules)
 
 
-def test_a_schema_keyword_that_is_not_compiled_is_refused_so_jsonschema_decides_alone():
+@pytest.mark.parametrize(
+    "schema",
+    [{"type": "object", "patternProperties": {"^x-": {}}}, {"type": "decimal"}, {"const": 1}, {"$ref": "#/$defs/X"}],
+)
+def test_a_schema_the_compiler_does_not_implement_is_refused_so_jsonschema_decides_alone(schema):
     with pytest.raises(Unsupported):
-        compile_check({"type": "object", "patternProperties": {"^x-": {}}}, Draft202012Validator, None)
+        compile_check(schema, Draft202012Validator, None)
