@@ -38,6 +38,7 @@ from typing import Any, Callable, Iterable, Mapping, Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from events import envelope
 from events.envelope import UNDECODABLE, Event, Record
 from schemas.agents import person_key
 from schemas.personal import FREE_TEXT_PATHS, Path, agent_slots, anonymise, anonymous, get, put
@@ -84,11 +85,17 @@ def persons_to_seal(statement: dict[str, Any]) -> set[str]:
     return {actor} | {person for _, person in slots}
 
 
-def seal_statement(statement: dict[str, Any], fingerprint: str, keys: Mapping[str, Any]) -> dict[str, Any]:
+def seal_statement(
+    statement: dict[str, Any],
+    fingerprint: str,
+    keys: Mapping[str, Any],
+    owners: tuple[str, list[tuple[Path, str]]] | None = None,
+) -> dict[str, Any]:
     """The data of a sealed ``statement.stored`` event; ``keys``: person key -> DataKey, for
-    every person of :func:`persons_to_seal`."""
-    skeleton = json.loads(json.dumps(statement))
-    actor, slots = statement_owners(skeleton)
+    every person of :func:`persons_to_seal`; ``owners``: the statement's
+    :func:`statement_owners`, if the caller has them already."""
+    skeleton = envelope.copy(statement)
+    actor, slots = owners if owners is not None else statement_owners(skeleton)
     parts: dict[str, list[tuple[Path, Any]]] = {actor: []}
     for path, person in slots:  # parents come before their members
         agent = get(skeleton, path)
@@ -181,7 +188,7 @@ def open_event(event: Event, keys: Mapping[str, Any]) -> Event:
 
 def _open_statement(event: Event, keys: Mapping[str, Any]) -> Event:
     data = event.data
-    statement = json.loads(json.dumps(data["statement"]))
+    statement = envelope.copy(data["statement"])
     opened = _open_parts(data, keys, _aad("statement", str(statement.get("id"))))
     fingerprint = None
     actor_readable = True
@@ -235,7 +242,7 @@ def _open_parts(
             continue
         try:
             bound = _bound(aad, part.get("kid"), part.get("paths"))
-            plain = json.loads(AESGCM(key.key).decrypt(base64.b64decode(part["n"]), base64.b64decode(part["c"]), bound))
+            plain = envelope.loads(AESGCM(key.key).decrypt(base64.b64decode(part["n"]), base64.b64decode(part["c"]), bound))
         except (InvalidTag, ValueError, KeyError, TypeError):
             results.append(None)
             continue

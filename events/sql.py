@@ -40,6 +40,9 @@ log_identity = sa.Table(
 )
 
 _APPEND_LOCK_ID = 0x706F6C6B75  # "polku"
+#: One statement for a whole append (executemany; SQLAlchemy sends the rows in multi-row batches),
+#: answering each row's offset in the order of the rows.
+_APPEND = log_table.insert().returning(log_table.c.log_offset, sort_by_parameter_order=True)
 
 
 def bytewise(length: int) -> sa.types.TypeEngine:
@@ -129,11 +132,9 @@ class SqlLog(Log):
             with self._engine.begin() as conn:
                 if conn.dialect.name == "postgresql":
                     conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_APPEND_LOCK_ID)))
-                positions = []
-                for event, payload in zip(events, encoded):
-                    result = conn.execute(log_table.insert().values(key=event.key, payload=payload))
-                    positions.append(Position(0, result.inserted_primary_key[0]))
-                return positions
+                rows = [{"key": event.key, "payload": payload} for event, payload in zip(events, encoded)]
+                offsets = conn.execute(_APPEND, rows).scalars().all()  # in the order of the rows
+                return [Position(0, offset) for offset in offsets]
         except (OperationalError, DBAPIError) as exc:
             raise LogUnavailable("the embedded log could not store the events") from exc
 

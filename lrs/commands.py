@@ -194,8 +194,10 @@ def _events(services: Services, completed: list[dict[str, Any]], prints: dict[st
     the people they name (events/sealing.py; the keys of a whole group in one lookup), keyed by
     the keyed hash of its actor (one learner's statements stay in order on the log, and the log's
     keys name nobody), recorded when it was stored."""
+    owners = [statement_owners(s) for s in completed]  # found once per statement, used three times
+    persons = {actor for actor, _ in owners} | {person for _, slots in owners for _, person in slots}
     try:
-        keys = services.keyring.current_keys(set().union(*(persons_to_seal(s) for s in completed)))
+        keys = services.keyring.current_keys(persons)
     except BeingErased as exc:
         raise PersonBeingErased(f"{exc}; retry with the same statements and the same ids", cause="database") from None
     except LogUnavailable:
@@ -203,11 +205,11 @@ def _events(services: Services, completed: list[dict[str, Any]], prints: dict[st
     return [
         Event(
             type=STATEMENT_STORED,
-            key=services.keyring.ref(statement_owners(s)[0]),
-            data=seal_statement(s, prints[s["id"]], keys),
+            key=services.keyring.ref(owner[0]),
+            data=seal_statement(s, prints[s["id"]], keys, owner),
             recorded=stored,
         )
-        for s in completed
+        for s, owner in zip(completed, owners)
     ]
 
 

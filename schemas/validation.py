@@ -40,6 +40,7 @@ from jsonschema.exceptions import best_match
 
 import schemas
 from schemas import rules as rules_
+from schemas.compiled import Unsupported, compile_check
 from schemas.timestamps import parse_timestamp
 from schemas.versions import rules_for
 
@@ -60,8 +61,9 @@ def validate_statement(statement: Any, version: str) -> list[Problem]:
     """Everything wrong with one statement under the rules of ``version`` ("1.0.3", "2.0.0", ...)."""
     rules = rules_for(version)
     problems = _Collector()
-    for error in _validator(rules).iter_errors(statement):
-        problems.add_all(_translate(error, rules))
+    if not _fast_check(rules)(statement):  # valid by the compiled check: jsonschema would find nothing
+        for error in _validator(rules).iter_errors(statement):
+            problems.add_all(_translate(error, rules))
     problems.add_all(Problem(path, message) for path, message in rules_.statement_issues(statement, rules))
     return problems.items
 
@@ -89,7 +91,9 @@ def validate_statements(body: Any, version: str, max_problems: int = MAX_PROBLEM
 
 
 # --------------------------------------------------------------------------------------------
-# The compiled validators, one per major version, built on first use.
+# The compiled validators, one per major version, built on first use: jsonschema's, which words
+# the problems, and the yes/no check of schemas.compiled, which decides first (and much faster)
+# whether there are any.
 # --------------------------------------------------------------------------------------------
 
 
@@ -100,6 +104,28 @@ def _strings_only(check: Callable[[str], bool]) -> Callable[[Any], bool]:
 
 @cache
 def _validator(rules: str) -> Draft202012Validator:
+    return Draft202012Validator(_schema(), format_checker=_format_checker(rules))
+
+
+@cache
+def _fast_check(rules: str) -> Callable[[Any], bool]:
+    """Whether a statement is valid under the schema, as ``_validator(rules).is_valid`` says
+    (:mod:`schemas.compiled`); if the schema cannot be compiled, "don't know" (False) for all."""
+    try:
+        return compile_check(_schema(), Draft202012Validator, _format_checker(rules))
+    except Unsupported:
+        return lambda statement: False
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    schema = schemas.load("statement")
+    Draft202012Validator.check_schema(schema)
+    return _inline_refs(schema)
+
+
+@cache
+def _format_checker(rules: str) -> FormatChecker:
     checks: dict[str, Callable[[str], bool]] = {
         "uuid": rules_.is_uuid,
         "iri": rules_.is_iri,
@@ -116,9 +142,7 @@ def _validator(rules: str) -> Draft202012Validator:
     checker = FormatChecker(formats=())
     for name, check in checks.items():
         checker.checks(name)(_strings_only(check))
-    schema = schemas.load("statement")
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(_inline_refs(schema), format_checker=checker)
+    return checker
 
 
 def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
