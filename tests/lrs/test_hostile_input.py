@@ -68,6 +68,31 @@ def test_a_number_that_is_not_finite_is_400_naming_the_field(api, case):
     assert named in message and "finite" in message
 
 
+
+def test_an_integer_of_more_digits_than_can_be_read_is_400_naming_the_field(api):
+    """JSON puts no limit on a number's digits; Python reads at most 4300 of an integer's. A longer
+    one is no parser fault ("not valid JSON") but a value Polku does not take, named where it is."""
+    body = raw_statement('"actor": {"mbox": "mailto:aino@example.org"}, "result": {"extensions": {"http://x.example/n": %s}}' % ("9" * 5000))
+    response = post_raw(api, body)
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert "result.extensions.http://x.example/n" in message and "digits" in message
+
+
+def test_a_body_of_more_json_values_than_the_limit_is_400_naming_where_it_passed_it(api):
+    """Validating a statement costs time for each value it holds; a body within the size limit can
+    hold millions of small values (an array of a million numbers is 2 MB). More than 200000 values
+    in one body are refused before any is validated, with where the limit was passed, and the
+    statements after it are stored as before."""
+    many = ",".join(["1"] * 200_001)
+    body = raw_statement('"actor": {"mbox": "mailto:aino@example.org"}, "result": {"extensions": {"http://x.example/n": [%s]}}' % many)
+    response = post_raw(api, body)
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert "200000" in message and "result.extensions.http://x.example/n[" in message
+    fits = raw_statement('"actor": {"mbox": "mailto:aino@example.org"}, "result": {"extensions": {"http://x.example/n": [%s]}}' % ",".join(["1"] * 1000))
+    assert post_raw(api, fits).status_code == 200
+
 def test_a_nul_in_a_query_parameter_is_400_not_an_outage(api):
     response = api.get(verb="http://adlnet.gov/expapi/verbs/\x00")
     assert response.status_code == 400
