@@ -507,28 +507,45 @@ class StatementReader:
         with self.engine.connect() as conn:
             return conn.execute(query).first() is not None
 
-    def query(self, f: StatementFilter, limit: int, after: tuple[str, str] | None = None) -> Page:
-        """A page of the statements matching ``f``, ``after`` the (stored, id) of the last one seen.
+    def query(
+        self, f: StatementFilter, limit: int, after: tuple[str, str] | None = None, max_bytes: int | None = None
+    ) -> Page:
+        """A page of the statements matching ``f``, ``after`` the (stored, id) of the last one seen:
+        at most ``limit`` statements, and, with ``max_bytes``, no more of them than fit in that
+        many characters of stored JSON (at least one), so that a page of large statements stays
+        bounded (DESIGN invariant 10).
 
         Two queries, each free to use its own index: the statements that match themselves, and
         (only when some filter other than since/until is set) the statements that match through a
-        StatementRef target. Each is limited to the page; the page is their merge.
+        StatementRef target. Each is limited to the page; the page is their merge. They read each
+        statement's size, not its body; the bodies of the statements kept are read after.
         """
         s = statements
+        columns = (s.c.id, s.c.stored, sa.func.length(s.c.body).label("size"))
         conditions = _conditions(f, s)
-        queries = [self._window(sa.select(s.c.id, s.c.stored, s.c.body).where(*conditions), f, limit, after)]
+        queries = [self._window(sa.select(*columns).where(*conditions), f, limit, after)]
         if conditions:
             t = statements.alias("target")
             r = statement_refs
             via_ref = sa.select(r.c.statement_id).join(t, t.c.id == r.c.target_id).where(*_conditions(f, t))
-            queries.append(self._window(sa.select(s.c.id, s.c.stored, s.c.body).where(s.c.id.in_(via_ref)), f, limit, after))
+            queries.append(self._window(sa.select(*columns).where(s.c.id.in_(via_ref)), f, limit, after))
         with self.engine.connect() as conn:
             found = {row.id: row for query in queries for row in conn.execute(query)}
-        rows = sorted(found.values(), key=lambda row: (row.stored, row.id), reverse=not f.ascending)[: limit + 1]
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_after = (rows[-1].stored, rows[-1].id) if more and rows else None
-        return Page([json.loads(r.body) for r in rows], next_after)
+            rows = sorted(found.values(), key=lambda row: (row.stored, row.id), reverse=not f.ascending)[: limit + 1]
+            kept, total = [], 0
+            for row in rows[:limit]:
+                if kept and max_bytes is not None and total + row.size > max_bytes:
+                    break
+                kept.append(row)
+                total += row.size
+            bodies = {}
+            for start in range(0, len(kept), 500):
+                chunk = [row.id for row in kept[start : start + 500]]
+                bodies.update(conn.execute(sa.select(s.c.id, s.c.body).where(s.c.id.in_(chunk))).all())
+        # a statement erased or expired between the two reads is left out, as it would be a moment later
+        kept = [row for row in kept if row.id in bodies]
+        next_after = (kept[-1].stored, kept[-1].id) if len(kept) < len(rows) and kept else None
+        return Page([json.loads(bodies[row.id]) for row in kept], next_after)
 
     @staticmethod
     def _window(query: sa.Select, f: StatementFilter, limit: int, after: tuple[str, str] | None) -> sa.Select:

@@ -59,3 +59,31 @@ def test_a_statement_over_an_existing_topics_smaller_limit_is_413_and_its_id_sta
     assert refused.status_code == 413 and "limit" in refused.json()["error"]["message"]
     fits = dict(too_big, result={"response": "fits"})
     assert session.post(lrs.endpoint + "/statements", json=fits, headers=V2, timeout=60).status_code == 200
+
+
+@pytest.mark.parametrize("mode", ["embedded", pytest.param("scale-out", marks=[pytest.mark.postgres, pytest.mark.kafka])])
+def test_a_page_of_statements_holds_at_most_the_size_limit_and_more_pages_through_the_rest(fresh_lrs, mode):
+    """The page size caps how many statements a page holds, not how large it is: without a bound
+    on its bytes, a page of 1000 statements near the size limit each is built whole in memory. A
+    page stops before its statements pass POLKU_MAX_REQUEST_BYTES (a statement larger alone is a
+    page of its own), and its ``more`` link goes on from there."""
+    lrs = fresh_lrs(mode, POLKU_MAX_REQUEST_BYTES=str(LIMIT))
+    session = requests.Session()
+    session.auth = lrs.auth
+    activity = "http://example.org/activities/" + statement()["id"]
+    sent = [statement(activity=activity, result={"response": "x" * (LIMIT // 3)}) for _ in range(7)]
+    for s in sent:
+        assert session.post(lrs.endpoint + "/statements", json=s, headers=V2, timeout=60).status_code == 200
+
+    seen, pages, url, params = [], 0, lrs.endpoint + "/statements", {"activity": activity, "limit": "1000", "ascending": "true"}
+    while url:
+        page = session.get(url, params=params, headers=V2, timeout=60)
+        assert page.status_code == 200, page.text
+        assert len(page.content) <= LIMIT + 10_000, f"a page of {len(page.content)} bytes"
+        body = page.json()
+        assert body["statements"], "every page holds at least one statement"
+        seen += [s["id"] for s in body["statements"]]
+        pages += 1
+        url, params = (lrs.endpoint[: -len("/xapi")] + body["more"]) if body["more"] else "", None
+    assert seen == [s["id"] for s in sent], "every statement once, in order"
+    assert pages >= 3
