@@ -56,7 +56,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     def _no_unstorable_text():
         """A query or form parameter no store can hold (U+0000), one whose percent-encoding is not
         UTF-8 (Werkzeug would quietly make it U+FFFD, so two ids would become one), or one given
-        twice (no route takes a list) is 400 naming it, on every route."""
+        twice (no route takes a list) is 400 naming it, on every route; so is a U+0000 in the
+        path, where keys reach queries the same way."""
+        problem = strict_json.text_problem(request.path)
+        if problem:
+            raise errors.BadRequest(f"path: {problem}")
         raw = request.query_string
         if b"%" in raw:
             try:

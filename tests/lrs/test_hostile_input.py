@@ -99,6 +99,18 @@ def test_a_nul_in_a_query_parameter_is_400_not_an_outage(api):
     assert "verb" in response.json()["error"]["message"]
 
 
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/programmes/x%00", "/api/v1/cohorts/x%00", "/api/v1/cohorts/x%00/progress", "/api/v1/credentials/x%00"],
+)
+def test_a_nul_in_the_path_is_400_naming_it_not_an_internal_error(api, path):
+    """A key in the path reaches a query as a query parameter does; PostgreSQL cannot take U+0000
+    in a text, so it was a 500 there (and a 404 on SQLite)."""
+    response = api.session.get(api.base.removesuffix("/xapi") + path, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"].startswith("path: ")
+
 def test_a_forged_or_altered_more_token_is_400_and_a_real_one_pages_on(api):
     import base64
     import json
