@@ -32,7 +32,7 @@ from typing import Any, Iterator
 
 import sqlalchemy as sa
 
-from events import Record, claims
+from events import Record, blobs, claims
 from events.sql import bytewise
 from events.sealing import AGENT_ERASED, STATEMENT_SHREDDED
 from projections.base import Projection
@@ -508,12 +508,18 @@ class StatementReader:
             return conn.execute(query).first() is not None
 
     def query(
-        self, f: StatementFilter, limit: int, after: tuple[str, str] | None = None, max_bytes: int | None = None
+        self,
+        f: StatementFilter,
+        limit: int,
+        after: tuple[str, str] | None = None,
+        max_bytes: int | None = None,
+        with_attachments: bool = False,
     ) -> Page:
         """A page of the statements matching ``f``, ``after`` the (stored, id) of the last one seen:
         at most ``limit`` statements, and, with ``max_bytes``, no more of them than fit in that
         many characters of stored JSON (at least one), so that a page of large statements stays
-        bounded (DESIGN invariant 10).
+        bounded (DESIGN invariant 10). ``with_attachments``: the page is answered with the
+        contents of its statements' attachments, each once, which count towards ``max_bytes`` too.
 
         Two queries, each free to use its own index: the statements that match themselves, and
         (only when some filter other than since/until is set) the statements that match through a
@@ -532,12 +538,16 @@ class StatementReader:
         with self.engine.connect() as conn:
             found = {row.id: row for query in queries for row in conn.execute(query)}
             rows = sorted(found.values(), key=lambda row: (row.stored, row.id), reverse=not f.ascending)[: limit + 1]
-            kept, total = [], 0
+            contents = self._attachment_sizes(conn, [row.id for row in rows[:limit]]) if with_attachments and max_bytes else {}
+            kept, total, counted = [], 0, set()
             for row in rows[:limit]:
-                if kept and max_bytes is not None and total + row.size > max_bytes:
+                carried = {digest: size for digest, size in contents.get(row.id, ()) if digest not in counted}
+                size = row.size + sum(carried.values())
+                if kept and max_bytes is not None and total + size > max_bytes:
                     break
                 kept.append(row)
-                total += row.size
+                total += size
+                counted.update(carried)
             bodies = {}
             for start in range(0, len(kept), 500):
                 chunk = [row.id for row in kept[start : start + 500]]
@@ -546,6 +556,17 @@ class StatementReader:
         kept = [row for row in kept if row.id in bodies]
         next_after = (kept[-1].stored, kept[-1].id) if len(kept) < len(rows) and kept else None
         return Page([json.loads(bodies[row.id]) for row in kept], next_after)
+
+    @staticmethod
+    def _attachment_sizes(conn: sa.Connection, ids: list[str]) -> dict[str, list[tuple[str, int]]]:
+        """The (sha2, length) of the attachment contents held for each of the statements ``ids``."""
+        a, b = statement_attachments, blobs.blobs
+        found: dict[str, list[tuple[str, int]]] = {}
+        for start in range(0, len(ids), 500):
+            query = sa.select(a.c.statement_id, a.c.sha2, b.c.length).join(b, b.c.digest == a.c.sha2)
+            for row in conn.execute(query.where(a.c.statement_id.in_(ids[start : start + 500]))):
+                found.setdefault(row.statement_id, []).append((row.sha2, row.length))
+        return found
 
     @staticmethod
     def _window(query: sa.Select, f: StatementFilter, limit: int, after: tuple[str, str] | None) -> sa.Select:
