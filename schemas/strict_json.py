@@ -44,11 +44,26 @@ class JsonProblem(ValueError):
 
 def loads(text: str) -> Any:
     """Parse ``text`` as strict JSON, or raise :class:`JsonProblem`."""
+    made = 0
+
+    def counted(value: Any) -> Any:
+        """Objects and numbers are counted as the parser makes them, so that a body of millions of
+        them is refused once it passes :data:`MAX_VALUES`, not after all are made."""
+        nonlocal made
+        made += 1
+        if made > MAX_VALUES:
+            raise JsonProblem("", f"holds more than {MAX_VALUES} JSON values")
+        return value
+
     try:
         document = json.loads(
-            text, object_pairs_hook=_no_repeated_keys, parse_constant=_no_constant, parse_float=_finite, parse_int=_readable_int
+            text,
+            object_pairs_hook=lambda pairs: counted(_no_repeated_keys(pairs)),
+            parse_constant=lambda name: counted(_no_constant(name)),
+            parse_float=lambda literal: counted(_finite(literal)),
+            parse_int=lambda literal: counted(_readable_int(literal)),
         )
-    except RepeatedKey:
+    except JsonProblem:
         raise
     except RecursionError:
         raise JsonProblem("", f"nests JSON deeper than {MAX_DEPTH} levels") from None
@@ -59,15 +74,13 @@ def loads(text: str) -> Any:
 
 
 def check(document: Any) -> None:
-    """Raise :class:`JsonProblem` for the first string or depth problem in a parsed document
-    (iteratively: no recursion limit)."""
+    """Raise :class:`JsonProblem` for the first string or depth problem in a parsed document, or
+    at the object or array that takes it past :data:`MAX_VALUES` values (iteratively: no
+    recursion limit; never more than that many values looked at)."""
     stack: list[tuple[Any, str, int]] = [(document, "", 1)]
-    values = 0
+    values = 1
     while stack:
         value, path, depth = stack.pop()
-        values += 1
-        if values > MAX_VALUES:
-            raise JsonProblem(path, f"the document holds more than {MAX_VALUES} JSON values; this is where it passed that limit")
         if isinstance(value, str):
             problem = text_problem(value)
             if problem:
@@ -81,6 +94,9 @@ def check(document: Any) -> None:
         elif isinstance(value, (dict, list)):
             if depth > MAX_DEPTH:
                 raise JsonProblem("", f"nests JSON deeper than {MAX_DEPTH} levels")
+            values += len(value)
+            if values > MAX_VALUES:
+                raise JsonProblem(path, f"takes the document past {MAX_VALUES} JSON values")
             if isinstance(value, dict):
                 for key, item in value.items():
                     problem = text_problem(key)
