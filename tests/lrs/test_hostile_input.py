@@ -112,6 +112,19 @@ def test_a_nul_in_the_path_is_400_naming_it_not_an_internal_error(api, path):
     assert response.status_code == 400, response.text
     assert response.json()["error"]["message"].startswith("path: ")
 
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "deflate, gzip"])
+def test_a_body_in_a_content_coding_polku_does_not_read_is_400_naming_the_header_and_writes_nothing(api, coding):
+    """A body said to be compressed was read as if it were not: a gzip body was 'not UTF-8', and a
+    plain one under Content-Encoding: gzip was stored as if the header were not there."""
+    body = statement()
+    response = api.session.post(api.base + "/statements", json=body, headers={"Content-Encoding": coding}, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"].startswith("Content-Encoding: ")
+    assert api.get(statementId=body["id"]).status_code == 404
+    identity = statement()
+    assert api.session.post(api.base + "/statements", json=identity, headers={"Content-Encoding": "identity"}, timeout=30).status_code == 200
+
 def test_a_forged_or_altered_more_token_is_400_and_a_real_one_pages_on(api):
     import base64
     import json
