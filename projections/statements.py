@@ -32,7 +32,7 @@ from typing import Any, Iterator
 
 import sqlalchemy as sa
 
-from events import Record, claims
+from events import Record, blobs, claims
 from events.sql import bytewise
 from events.sealing import AGENT_ERASED, STATEMENT_SHREDDED
 from projections.base import Projection
@@ -507,28 +507,66 @@ class StatementReader:
         with self.engine.connect() as conn:
             return conn.execute(query).first() is not None
 
-    def query(self, f: StatementFilter, limit: int, after: tuple[str, str] | None = None) -> Page:
-        """A page of the statements matching ``f``, ``after`` the (stored, id) of the last one seen.
+    def query(
+        self,
+        f: StatementFilter,
+        limit: int,
+        after: tuple[str, str] | None = None,
+        max_bytes: int | None = None,
+        with_attachments: bool = False,
+    ) -> Page:
+        """A page of the statements matching ``f``, ``after`` the (stored, id) of the last one seen:
+        at most ``limit`` statements, and, with ``max_bytes``, no more of them than fit in that
+        many characters of stored JSON (at least one), so that a page of large statements stays
+        bounded (DESIGN invariant 10). ``with_attachments``: the page is answered with the
+        contents of its statements' attachments, each once, which count towards ``max_bytes`` too.
 
         Two queries, each free to use its own index: the statements that match themselves, and
         (only when some filter other than since/until is set) the statements that match through a
-        StatementRef target. Each is limited to the page; the page is their merge.
+        StatementRef target. Each is limited to the page; the page is their merge. They read each
+        statement's size, not its body; the bodies of the statements kept are read after.
         """
         s = statements
+        columns = (s.c.id, s.c.stored, sa.func.length(s.c.body).label("size"))
         conditions = _conditions(f, s)
-        queries = [self._window(sa.select(s.c.id, s.c.stored, s.c.body).where(*conditions), f, limit, after)]
+        queries = [self._window(sa.select(*columns).where(*conditions), f, limit, after)]
         if conditions:
             t = statements.alias("target")
             r = statement_refs
             via_ref = sa.select(r.c.statement_id).join(t, t.c.id == r.c.target_id).where(*_conditions(f, t))
-            queries.append(self._window(sa.select(s.c.id, s.c.stored, s.c.body).where(s.c.id.in_(via_ref)), f, limit, after))
+            queries.append(self._window(sa.select(*columns).where(s.c.id.in_(via_ref)), f, limit, after))
         with self.engine.connect() as conn:
             found = {row.id: row for query in queries for row in conn.execute(query)}
-        rows = sorted(found.values(), key=lambda row: (row.stored, row.id), reverse=not f.ascending)[: limit + 1]
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_after = (rows[-1].stored, rows[-1].id) if more and rows else None
-        return Page([json.loads(r.body) for r in rows], next_after)
+            rows = sorted(found.values(), key=lambda row: (row.stored, row.id), reverse=not f.ascending)[: limit + 1]
+            contents = self._attachment_sizes(conn, [row.id for row in rows[:limit]]) if with_attachments and max_bytes else {}
+            kept, total, counted = [], 0, set()
+            for row in rows[:limit]:
+                carried = {digest: size for digest, size in contents.get(row.id, ()) if digest not in counted}
+                size = row.size + sum(carried.values())
+                if kept and max_bytes is not None and total + size > max_bytes:
+                    break
+                kept.append(row)
+                total += size
+                counted.update(carried)
+            bodies = {}
+            for start in range(0, len(kept), 500):
+                chunk = [row.id for row in kept[start : start + 500]]
+                bodies.update(conn.execute(sa.select(s.c.id, s.c.body).where(s.c.id.in_(chunk))).all())
+        # a statement erased or expired between the two reads is left out, as it would be a moment later
+        kept = [row for row in kept if row.id in bodies]
+        next_after = (kept[-1].stored, kept[-1].id) if len(kept) < len(rows) and kept else None
+        return Page([json.loads(bodies[row.id]) for row in kept], next_after)
+
+    @staticmethod
+    def _attachment_sizes(conn: sa.Connection, ids: list[str]) -> dict[str, list[tuple[str, int]]]:
+        """The (sha2, length) of the attachment contents held for each of the statements ``ids``."""
+        a, b = statement_attachments, blobs.blobs
+        found: dict[str, list[tuple[str, int]]] = {}
+        for start in range(0, len(ids), 500):
+            query = sa.select(a.c.statement_id, a.c.sha2, b.c.length).join(b, b.c.digest == a.c.sha2)
+            for row in conn.execute(query.where(a.c.statement_id.in_(ids[start : start + 500]))):
+                found.setdefault(row.statement_id, []).append((row.sha2, row.length))
+        return found
 
     @staticmethod
     def _window(query: sa.Select, f: StatementFilter, limit: int, after: tuple[str, str] | None) -> sa.Select:

@@ -9,7 +9,10 @@ Beyond RFC 8259 syntax, a document is refused when it
   Python's parser takes them) or a literal too large for a double (``1e999``); JSON has no way
   to write such a value back;
 * holds a string -- value or key -- with U+0000 (PostgreSQL text cannot store it) or a lone
-  surrogate (``"\\ud800"``: not a Unicode scalar value, so not encodable as UTF-8).
+  surrogate (``"\\ud800"``: not a Unicode scalar value, so not encodable as UTF-8);
+* holds an integer of more than :data:`MAX_DIGITS` digits (Python reads no longer one);
+* holds more than :data:`MAX_VALUES` values: what a document costs to check and validate grows
+  with its values, and a body within the size limit can hold millions of small ones.
 
 Problems name where they are, as ``actor.mbox`` or ``result.extensions``: the path of the value,
 or of the object whose key is at fault. This module is pure and imports nothing of Polku.
@@ -23,6 +26,11 @@ from typing import Any
 
 #: Statements nest a dozen levels; extensions a few more. Deeper JSON is refused, not recursed into.
 MAX_DEPTH = 64
+#: The longest integer literal taken (Python's own limit on reading one).
+MAX_DIGITS = 4300
+#: The most values (objects, arrays, strings, numbers, literals) one document may hold: a thousand
+#: statements of 200 values each.
+MAX_VALUES = 200_000
 
 
 class JsonProblem(ValueError):
@@ -36,9 +44,26 @@ class JsonProblem(ValueError):
 
 def loads(text: str) -> Any:
     """Parse ``text`` as strict JSON, or raise :class:`JsonProblem`."""
+    made = 0
+
+    def counted(value: Any) -> Any:
+        """Objects and numbers are counted as the parser makes them, so that a body of millions of
+        them is refused once it passes :data:`MAX_VALUES`, not after all are made."""
+        nonlocal made
+        made += 1
+        if made > MAX_VALUES:
+            raise JsonProblem("", f"holds more than {MAX_VALUES} JSON values")
+        return value
+
     try:
-        document = json.loads(text, object_pairs_hook=_no_repeated_keys, parse_constant=_no_constant, parse_float=_finite)
-    except RepeatedKey:
+        document = json.loads(
+            text,
+            object_pairs_hook=lambda pairs: counted(_no_repeated_keys(pairs)),
+            parse_constant=lambda name: counted(_no_constant(name)),
+            parse_float=lambda literal: counted(_finite(literal)),
+            parse_int=lambda literal: counted(_readable_int(literal)),
+        )
+    except JsonProblem:
         raise
     except RecursionError:
         raise JsonProblem("", f"nests JSON deeper than {MAX_DEPTH} levels") from None
@@ -49,15 +74,19 @@ def loads(text: str) -> Any:
 
 
 def check(document: Any) -> None:
-    """Raise :class:`JsonProblem` for the first string or depth problem in a parsed document
-    (iteratively: no recursion limit)."""
+    """Raise :class:`JsonProblem` for the first string or depth problem in a parsed document, or
+    at the object or array that takes it past :data:`MAX_VALUES` values (iteratively: no
+    recursion limit; never more than that many values looked at)."""
     stack: list[tuple[Any, str, int]] = [(document, "", 1)]
+    values = 1
     while stack:
         value, path, depth = stack.pop()
         if isinstance(value, str):
             problem = text_problem(value)
             if problem:
                 raise JsonProblem(path, problem)
+        elif isinstance(value, _TooLong):
+            raise JsonProblem(path, f"must be a number of at most {MAX_DIGITS} digits")
         elif isinstance(value, _NotFinite):
             raise JsonProblem(path, f"must be a finite number, not {value.literal[:20]}")
         elif isinstance(value, float) and not math.isfinite(value):
@@ -65,6 +94,9 @@ def check(document: Any) -> None:
         elif isinstance(value, (dict, list)):
             if depth > MAX_DEPTH:
                 raise JsonProblem("", f"nests JSON deeper than {MAX_DEPTH} levels")
+            values += len(value)
+            if values > MAX_VALUES:
+                raise JsonProblem(path, f"takes the document past {MAX_VALUES} JSON values")
             if isinstance(value, dict):
                 for key, item in value.items():
                     problem = text_problem(key)
@@ -115,6 +147,14 @@ def _no_constant(name: str) -> _NotFinite:
 def _finite(literal: str) -> float | _NotFinite:
     value = float(literal)
     return value if math.isfinite(value) else _NotFinite(literal)
+
+
+class _TooLong(_NotFinite):
+    """Stands in for an integer literal too long to read, so that :func:`check` can name where it is."""
+
+
+def _readable_int(literal: str) -> int | _TooLong:
+    return _TooLong(literal) if len(literal.lstrip("-")) > MAX_DIGITS else int(literal)
 
 
 def _position(exc: ValueError) -> str:

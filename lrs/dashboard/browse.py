@@ -59,7 +59,9 @@ def statements_page():
         query, after = statement_queries.parse(params, settings, "2.0.0"), None
         if not isinstance(query, dict):  # only filter names reach parse: never a single lookup
             raise BadRequest("statementId: not a filter of this page")
-    page = services().statements.query(statement_queries.statement_filter(query), query["limit"], after)
+    page = services().statements.query(
+        statement_queries.statement_filter(query), query["limit"], after, max_bytes=settings.max_request_bytes
+    )
     more = None
     if page.next_after:
         token = statement_queries.more_token(query, page.next_after, services().signing_key)

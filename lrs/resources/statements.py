@@ -147,7 +147,14 @@ def _single(lookup: Single, languages: list[str], mine: str | None) -> Response:
 
 def _page(query: dict[str, Any], after: tuple[str, str] | None, languages: list[str], mine: str | None) -> Response:
     restricted = replace(statement_queries.statement_filter(query), authority=mine)  # from the credential, never the token
-    page = services().statements.query(restricted, query["limit"], after)
+    # a page stops before its statements (and the contents it carries) pass the request size limit
+    page = services().statements.query(
+        restricted,
+        query["limit"],
+        after,
+        max_bytes=services().settings.max_request_bytes,
+        with_attachments=query.get("attachments", False),
+    )
     more = ""
     if page.next_after:
         more = request.script_root + "/xapi/statements?more=" + statement_queries.more_token(query, page.next_after, services().signing_key)

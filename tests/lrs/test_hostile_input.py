@@ -68,11 +68,62 @@ def test_a_number_that_is_not_finite_is_400_naming_the_field(api, case):
     assert named in message and "finite" in message
 
 
+
+def test_an_integer_of_more_digits_than_can_be_read_is_400_naming_the_field(api):
+    """JSON puts no limit on a number's digits; Python reads at most 4300 of an integer's. A longer
+    one is no parser fault ("not valid JSON") but a value Polku does not take, named where it is."""
+    body = raw_statement('"actor": {"mbox": "mailto:aino@example.org"}, "result": {"extensions": {"http://x.example/n": %s}}' % ("9" * 5000))
+    response = post_raw(api, body)
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert "result.extensions.http://x.example/n" in message and "digits" in message
+
+
+def test_a_body_of_more_json_values_than_the_limit_is_400_naming_where_it_passed_it(api):
+    """Validating a statement costs time for each value it holds; a body within the size limit can
+    hold millions of small values (an array of a million numbers is 2 MB). More than 200000 values
+    in one body are refused before any is validated -- objects and numbers as they are parsed,
+    others naming the object or array that passes the limit -- and the statements after it are
+    stored as before."""
+    for many, named in ((",".join(['""'] * 200_001), "result.extensions.http://x.example/n:"), (",".join(["1"] * 200_001), "")):
+        body = raw_statement('"actor": {"mbox": "mailto:aino@example.org"}, "result": {"extensions": {"http://x.example/n": [%s]}}' % many)
+        response = post_raw(api, body)
+        assert response.status_code == 400, response.text
+        message = response.json()["error"]["message"]
+        assert "200000" in message and named in message
+    fits = raw_statement('"actor": {"mbox": "mailto:aino@example.org"}, "result": {"extensions": {"http://x.example/n": [%s]}}' % ",".join(["1"] * 1000))
+    assert post_raw(api, fits).status_code == 200
+
 def test_a_nul_in_a_query_parameter_is_400_not_an_outage(api):
     response = api.get(verb="http://adlnet.gov/expapi/verbs/\x00")
     assert response.status_code == 400
     assert "verb" in response.json()["error"]["message"]
 
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/programmes/x%00", "/api/v1/cohorts/x%00", "/api/v1/cohorts/x%00/progress", "/api/v1/credentials/x%00"],
+)
+def test_a_nul_in_the_path_is_400_naming_it_not_an_internal_error(api, path):
+    """A key in the path reaches a query as a query parameter does; PostgreSQL cannot take U+0000
+    in a text, so it was a 500 there (and a 404 on SQLite)."""
+    response = api.session.get(api.base.removesuffix("/xapi") + path, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"].startswith("path: ")
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "deflate, gzip"])
+def test_a_body_in_a_content_coding_polku_does_not_read_is_400_naming_the_header_and_writes_nothing(api, coding):
+    """A body said to be compressed was read as if it were not: a gzip body was 'not UTF-8', and a
+    plain one under Content-Encoding: gzip was stored as if the header were not there."""
+    body = statement()
+    response = api.session.post(api.base + "/statements", json=body, headers={"Content-Encoding": coding}, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"].startswith("Content-Encoding: ")
+    assert api.get(statementId=body["id"]).status_code == 404
+    identity = statement()
+    assert api.session.post(api.base + "/statements", json=identity, headers={"Content-Encoding": "identity"}, timeout=30).status_code == 200
 
 def test_a_forged_or_altered_more_token_is_400_and_a_real_one_pages_on(api):
     import base64

@@ -4,10 +4,13 @@ admit it -- and a larger one is 413 naming the limit, with nothing stored."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
 from tests.fixtures.statements_builders import statement
+from tests.fixtures.xapi_client import XapiClient, attachment, multipart_body, part
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
 LIMIT = 2_000_000
@@ -59,3 +62,60 @@ def test_a_statement_over_an_existing_topics_smaller_limit_is_413_and_its_id_sta
     assert refused.status_code == 413 and "limit" in refused.json()["error"]["message"]
     fits = dict(too_big, result={"response": "fits"})
     assert session.post(lrs.endpoint + "/statements", json=fits, headers=V2, timeout=60).status_code == 200
+
+
+@pytest.mark.parametrize("mode", ["embedded", pytest.param("scale-out", marks=[pytest.mark.postgres, pytest.mark.kafka])])
+def test_a_page_of_statements_holds_at_most_the_size_limit_and_more_pages_through_the_rest(fresh_lrs, mode):
+    """The page size caps how many statements a page holds, not how large it is: without a bound
+    on its bytes, a page of 1000 statements near the size limit each is built whole in memory. A
+    page stops before its statements pass POLKU_MAX_REQUEST_BYTES (a statement larger alone is a
+    page of its own), and its ``more`` link goes on from there."""
+    lrs = fresh_lrs(mode, POLKU_MAX_REQUEST_BYTES=str(LIMIT))
+    session = requests.Session()
+    session.auth = lrs.auth
+    activity = "http://example.org/activities/" + statement()["id"]
+    sent = [statement(activity=activity, result={"response": "x" * (LIMIT // 3)}) for _ in range(7)]
+    for s in sent:
+        assert session.post(lrs.endpoint + "/statements", json=s, headers=V2, timeout=60).status_code == 200
+
+    seen, pages, url, params = [], 0, lrs.endpoint + "/statements", {"activity": activity, "limit": "1000", "ascending": "true"}
+    while url:
+        page = session.get(url, params=params, headers=V2, timeout=60)
+        assert page.status_code == 200, page.text
+        assert len(page.content) <= LIMIT + 10_000, f"a page of {len(page.content)} bytes"
+        body = page.json()
+        assert body["statements"], "every page holds at least one statement"
+        seen += [s["id"] for s in body["statements"]]
+        pages += 1
+        url, params = (lrs.endpoint[: -len("/xapi")] + body["more"]) if body["more"] else "", None
+    assert seen == [s["id"] for s in sent], "every statement once, in order"
+    assert pages >= 3
+
+
+def test_a_page_with_attachments_holds_at_most_the_size_limit_of_statements_and_their_contents(fresh_lrs):
+    """With ``attachments=true`` a page carries the contents of its statements' attachments too; it
+    stops before statements and contents together pass POLKU_MAX_REQUEST_BYTES, and pages on."""
+    lrs = fresh_lrs("embedded", POLKU_MAX_REQUEST_BYTES=str(LIMIT))
+    api = XapiClient(lrs)
+    activity = "http://example.org/activities/" + statement()["id"]
+    sent = []
+    for n in range(5):
+        content = bytes([n]) * (LIMIT // 3)
+        s = statement(activity=activity, attachments=[attachment(content)])
+        assert api.post_multipart(multipart_body(s, part(content)), timeout=60).status_code == 200
+        sent.append(s["id"])
+
+    seen, pages, url = [], 0, None
+    params = {"activity": activity, "attachments": "true", "ascending": "true", "limit": "1000"}
+    while True:
+        page = api.session.get(url or api.base + "/statements", params=None if url else params, timeout=60)
+        assert page.status_code == 200, page.text
+        assert len(page.content) <= LIMIT + 10_000, f"a page of {len(page.content)} bytes"
+        document = json.loads(page.content.split(b"\r\n\r\n", 1)[1].split(b"\r\n--", 1)[0])
+        seen += [s["id"] for s in document["statements"]]
+        pages += 1
+        if not document["more"]:
+            break
+        url = f"http://127.0.0.1:{lrs.port}" + document["more"]
+    assert seen == sent
+    assert pages >= 3
