@@ -172,7 +172,7 @@ class CohortViews:
         else:
             # (member, object) pairs completed; objects that are not items are dropped below, not
             # in SQL, so that the query reads one index
-            done_query = sa.select(r.position, r.object_id).distinct().where(*mine, r.completes.is_(True))
+            done_query = sa.select(r.position, r.object_id).distinct().where(*mine, r.completes)
             for position, activity in conn.execute(done_query).all():
                 done[position].add(activity)
         last = _last_active(conn, cohort.key, r.day <= as_of.isoformat())
@@ -222,49 +222,23 @@ class CohortViews:
             window.append(r.day >= start.isoformat())
         if end is not None:
             window.append(r.day <= end.isoformat())
-        contributions = sa.func.sum(sa.case((r.contributes.is_(True), 1), else_=0))
-        # one pass over the week index: (week, member) first, then weeks and members from those
-        # few thousand groups in the same statement (a day lies in one week, so a member's active
-        # days are the sum of their active days per week); non-members are position NULL
-        spans = start is None or end is None
-        by_member = (
-            sa.select(
-                r.week,
-                r.position,
-                sa.func.count().label("n"),
-                contributions.label("said"),
-                sa.func.count(sa.distinct(r.day)).label("days"),
-                *((sa.func.min(r.day).label("first"), sa.func.max(r.day).label("last")) if spans else ()),
-            )
-            .where(*window)
-            .group_by(r.week, r.position)
-            .cte("by_member")
-        )
-        c = by_member.c
-        week_query = sa.select(
-            sa.literal(0),
-            c.week,
-            sa.null(),
-            sa.func.sum(c.n),
-            sa.func.sum(c.said),
-            sa.func.count(c.position),
-            *((sa.func.min(c.first), sa.func.max(c.last)) if spans else (sa.null(), sa.null())),
-        ).group_by(c.week)
+        contributions = sa.func.count().filter(r.contributes)
+        # members from the member index, weeks from the week index (one pass each: COUNT(DISTINCT)
+        # over an index already in that order is cheaper than grouping in two levels, in SQLite and
+        # PostgreSQL alike); each member's latest time, and the first and last day, by walking the
+        # member index to the ends of each member's rows
         member_query = (
-            sa.select(sa.literal(1), sa.null(), c.position, sa.func.sum(c.n), sa.func.sum(c.said), sa.func.sum(c.days), sa.null(), sa.null())
-            .where(c.position.is_not(None))
-            .group_by(c.position)
+            sa.select(r.position, sa.func.count(), sa.func.count(sa.distinct(r.day)), contributions)
+            .where(r.position.is_not(None), *window)
+            .group_by(r.position)
         )
-        per_week: dict[str, tuple] = {}
-        per_member: dict[int, tuple] = {}
-        for row in conn.execute(sa.union_all(week_query, member_query)).all():
-            if row[0]:
-                per_member[row[2]] = row[3:]  # statements, contributions, active days
-            else:
-                per_week[row[1]] = row[3:]  # statements, contributions, active members, first day, last day
+        week_query = sa.select(r.week, sa.func.count(), contributions, sa.func.count(sa.distinct(r.position))).where(*window).group_by(r.week)
+        per_member = {row[0]: row for row in conn.execute(member_query).all()}
+        per_week = {row[0]: row for row in conn.execute(week_query).all()}
         last = _last_active(conn, cohort.key, *window[1:])
-        first_day = min((row[3] for row in per_week.values()), default=None) if spans else None
-        last_day = max((row[4] for row in per_week.values()), default=None) if spans else None
+        first_day = last_day = None
+        if start is None or end is None:
+            first_day, last_day = _first_and_last_day(conn, cohort.key, *window[1:])
         if start is None:
             start = min(d for d in (date.fromisoformat(cohort.starts), _day(first_day)) if d is not None)
         if end is None:
@@ -278,9 +252,9 @@ class CohortViews:
             weeks.append(
                 {
                     "week": label,
-                    "active_members": int(row[2]) if row else 0,
-                    "statements": int(row[0]) if row else 0,
-                    "contributions": int(row[1] or 0) if row else 0,
+                    "active_members": int(row[3]) if row else 0,
+                    "statements": int(row[1]) if row else 0,
+                    "contributions": int(row[2] or 0) if row else 0,
                 }
             )
         rows = []
@@ -289,9 +263,9 @@ class CohortViews:
             rows.append(
                 {
                     "member": agent,
-                    "statements": int(got[0]) if got else 0,
+                    "statements": int(got[1]) if got else 0,
                     "active_days": int(got[2]) if got else 0,
-                    "contributions": int(got[1] or 0) if got else 0,
+                    "contributions": int(got[3] or 0) if got else 0,
                     "last_active": last.get(position) if got else None,
                 }
             )
@@ -382,6 +356,26 @@ def _last_active(conn: sa.Connection, key: str, *window: sa.ColumnElement) -> di
     )
     query = sa.select(members.c.position, latest).where(members.c.cohort_key == key)
     return {position: at for position, at in conn.execute(query).all() if at is not None}
+
+
+def _first_and_last_day(conn: sa.Connection, key: str, *window: sa.ColumnElement) -> tuple[str | None, str | None]:
+    """The first and last day of the cohort's rows in ``window``: the ends of each member's rows
+    in the member index, and of the non-members' (position NULL)."""
+    r = cohort_rows.c
+
+    def end(*order: sa.ColumnElement) -> sa.ScalarSelect:
+        return (
+            sa.select(r.day)
+            .where(r.cohort_key == key, r.position == members.c.position, *window)
+            .order_by(*order)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    days = [d for pair in conn.execute(sa.select(end(r.day.asc()), end(r.day.desc())).where(members.c.cohort_key == key)).all() for d in pair]
+    days += conn.execute(sa.select(sa.func.min(r.day), sa.func.max(r.day)).where(r.cohort_key == key, r.position.is_(None), *window)).one()
+    days = [d for d in days if d is not None]
+    return (min(days), max(days)) if days else (None, None)
 
 
 def _probe(key: str, carrying: sa.ColumnElement, column: sa.ColumnElement, newest: bool) -> sa.ScalarSelect:
