@@ -345,7 +345,8 @@ class CohortViews:
 
 def _last_active(conn: sa.Connection, key: str, *window: sa.ColumnElement) -> dict[int, str]:
     """member position -> the latest ``at`` of the member's rows in ``window``: per member one
-    walk down the member index (ordered by day, then time) to its first row."""
+    walk down the member index (ordered by day, then time) to its first row. ``at`` starts with
+    its ``day``, so ordering by both is ordering by ``at``."""
     r = cohort_rows.c
     latest = (
         sa.select(r.at)
