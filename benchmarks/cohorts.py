@@ -13,12 +13,15 @@ discussion, non-members in the cohort's discussions, 1% voided, 1% sent twice), 
    through the Flask app (routing, authentication, marshmallow dump, JSON), and reports p50/p99.
 
 A PostgreSQL URL must name a database the benchmark may fill (its tables are dropped first).
+``--seeded`` times the views of a database an earlier run filled (same ``--database-url``; a
+SQLite file's URL is printed by every run), without loading it again.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import os
 import random
 import statistics
 import sys
@@ -93,14 +96,18 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, p99 * 1000
 
 
-def timed(fn, repeat: int) -> tuple[float, float]:
+def timed(fn, repeat: int) -> str:
+    """p50/p99 of the wall time, and the median CPU time of this process (on a shared machine the
+    wall time includes waiting for a core; the CPU time does not, nor the database server's)."""
     fn()  # warm
-    samples = []
+    samples, cpu = [], []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
         samples.append(time.perf_counter() - t)
-    return percentiles(samples)
+        cpu.append(time.process_time() - c)
+    p50, p99 = percentiles(samples)
+    return f"p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   (cpu p50 {statistics.median(cpu) * 1000:6.1f} ms)"
 
 
 def main() -> None:
@@ -110,11 +117,20 @@ def main() -> None:
     parser.add_argument("--statements", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--seeded", action="store_true", help="--database-url holds the cohort of an earlier run: time only")
     args = parser.parse_args()
+    if args.seeded and not args.database_url:
+        parser.error("--seeded needs --database-url")
 
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='polku-bench-')}/bench.sqlite3"
     url = database_url_for_sqlalchemy(url)
     engine = make_engine(url)
+    if not args.seeded:
+        seed(engine, args)
+    time_views(engine, url, args)
+
+
+def seed(engine: sa.Engine, args: argparse.Namespace) -> None:
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
@@ -136,7 +152,7 @@ def main() -> None:
     for i in range(0, len(events), 5000):
         log.append(events[i : i + 5000])
     appended = time.perf_counter() - t
-    print(f"database: {engine.dialect.name}; {len(events)} events on the log ({appended:.1f}s to append, not counted)")
+    print(f"database: {engine.dialect.name}; {len(events)} events on the log ({appended:.1f}s to append, not counted); {engine.url}")
 
     t = time.perf_counter()
     applied = runner.catch_up()
@@ -145,8 +161,13 @@ def main() -> None:
           f"(cohorts projection, batches of {args.batch})")
 
     if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(sa.text("ANALYZE"))  # what autovacuum does after a bulk load; the planner needs it
+        # what autovacuum does after a bulk load: statistics for the planner, and the visibility
+        # map that lets the views' index-only scans skip the table
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE"))
+
+
+def time_views(engine: sa.Engine, url: str, args: argparse.Namespace) -> None:
     views = CohortViews(engine)
     as_of = START + timedelta(weeks=20)
     queries = {
@@ -155,17 +176,19 @@ def main() -> None:
         "engagement 4 weeks": lambda: views.engagement("bench", START + timedelta(weeks=8), START + timedelta(weeks=12) - timedelta(days=1)),
         "success": lambda: views.success("bench"),
     }
-    print(f"views over {args.members} members, {args.statements:,} statements ({args.repeat} runs each):")
+    print(f"views over {args.members} members, {args.statements:,} statements, {engine.dialect.name} ({args.repeat} runs each; "
+          f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
     for name, query in queries.items():
-        p50, p99 = timed(query, args.repeat)
-        print(f"  query  {name:<20} p50 {p50:7.1f} ms   p99 {p99:7.1f} ms")
+        print(f"  query  {name:<20} {timed(query, args.repeat)}")
 
     from lrs.app import create_app
     from lrs.settings import Settings
 
-    settings = Settings(database_url=url, run_projections=False, log_level="WARNING")
+    # PostgreSQL needs a master key given (lrs/keys.py); one file per database, so --seeded runs reuse it
+    key_file = "" if engine.dialect.name == "sqlite" else str(Path(tempfile.gettempdir()) / f"polku-bench-{engine.url.database}.master-key")
+    settings = Settings(database_url=url, run_projections=False, log_level="WARNING", master_key_file=key_file)
     app = create_app(settings)
-    credential, secret = app.extensions["polku"].credentials.create("bench", {"analytics"})
+    credential, secret = app.extensions["polku"].credentials.create(f"bench-{uuid.uuid4().hex[:8]}", {"analytics"})
     headers = {"Authorization": "Basic " + base64.b64encode(f"{credential.key}:{secret}".encode()).decode()}
     client = app.test_client()
     paths = {
@@ -180,8 +203,7 @@ def main() -> None:
         assert response.status_code == 200, response.get_data(as_text=True)
 
     for name, path in paths.items():
-        p50, p99 = timed(lambda: get(path), args.repeat)
-        print(f"  http   {name:<20} p50 {p50:7.1f} ms   p99 {p99:7.1f} ms")
+        print(f"  http   {name:<20} {timed(lambda: get(path), args.repeat)}")
     app.extensions["polku"].close()
 
 

@@ -12,7 +12,7 @@ definitions are written out for analysts in ``docs/cohort-metrics.md``.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Iterable
@@ -52,6 +52,9 @@ class Cohort:
     starts: str
     ends: str
     members: tuple[dict[str, Any], ...]
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 def _mean(values: Iterable[float]) -> float | None:
@@ -157,10 +160,6 @@ class CohortViews:
         cohort, programme = found
         r = cohort_rows.c
         mine = (r.cohort_key == cohort.key, r.position.is_not(None), r.day <= as_of.isoformat())
-        # (member, object) pairs completed; objects that are not items are dropped below, not in
-        # SQL, so that the query reads only the member index
-        done_query = sa.select(r.position, r.object_id).distinct().where(*mine, r.completes.is_(True))
-        last_query = sa.select(r.position, sa.func.max(r.at)).where(*mine).group_by(r.position)
         done: dict[int, set[str]] = defaultdict(set)
         touched: dict[int, dict[str, bool]] = defaultdict(dict)
         if states:
@@ -171,31 +170,35 @@ class CohortViews:
                 if completed:
                     done[position].add(activity)
         else:
-            for position, activity in conn.execute(done_query):
-                done[position].add(activity)
-        last = dict(conn.execute(last_query).all())
+            # (member, object) pairs completed, one row per member with its objects joined by a
+            # newline (no IRI holds whitespace: schemas/rules.py): some 200 rows to fetch instead
+            # of thousands; objects that are not items are dropped below, not in SQL, so that the
+            # query reads one index
+            pairs = sa.select(r.position, r.object_id).distinct().where(*mine, r.completes).subquery()
+            done_query = sa.select(pairs.c.position, sa.func.aggregate_strings(pairs.c.object_id, "\n")).group_by(pairs.c.position)
+            for position, activities in conn.execute(done_query).all():
+                if activities:  # NULL when the member's only completions have no activity object
+                    done[position] = set(activities.split("\n"))
+        last = _last_active(conn, cohort.key, r.day <= as_of.isoformat())
         required = [i for i in programme.items if i.required]
+        # due before as_of: an item due on as_of is not yet overdue
+        due = [i.activity for i in required if i.due is not None and i.due < as_of.isoformat()]
+        completed_by: Counter[str] = Counter()
         rows = []
         for position, agent in enumerate(cohort.members):
-            completed = done.get(position, set())
+            completed = done.get(position, _NONE)
+            completed_by.update(completed)
             k = sum(1 for i in required if i.activity in completed)
             rows.append(
                 {
                     "member": agent,
                     "completed_required": k,
                     "progress": k / len(required) if required else None,
-                    "overdue": [
-                        i.activity
-                        for i in required
-                        if i.due is not None and i.due < as_of.isoformat() and i.activity not in completed
-                    ],
+                    "overdue": [a for a in due if a not in completed],
                     "last_active": last.get(position),
                 }
             )
-        items = [
-            {"activity": i.activity, "completed_by": sum(1 for p in range(len(cohort.members)) if i.activity in done.get(p, ()))}
-            for i in programme.items
-        ]
+        items = [{"activity": i.activity, "completed_by": completed_by[i.activity]} for i in programme.items]
         view = {"cohort": cohort.key, "as_of": as_of.isoformat(), "required_items": len(required), "members": rows, "items": items}
         if states:
             view["states"] = dict(touched)
@@ -223,39 +226,23 @@ class CohortViews:
             window.append(r.day >= start.isoformat())
         if end is not None:
             window.append(r.day <= end.isoformat())
-        contributions = sa.func.sum(sa.case((r.contributes.is_(True), 1), else_=0))
+        contributions = sa.func.count().filter(r.contributes)
+        # members from the member index, weeks from the week index (one pass each: COUNT(DISTINCT)
+        # over an index already in that order is cheaper than grouping in two levels, in SQLite and
+        # PostgreSQL alike); each member's latest time, and the first and last day, by walking the
+        # member index to the ends of each member's rows
         member_query = (
-            sa.select(r.position, sa.func.count(), sa.func.count(sa.distinct(r.day)), contributions, sa.func.max(r.at))
+            sa.select(r.position, sa.func.count(), sa.func.count(sa.distinct(r.day)), contributions)
             .where(r.position.is_not(None), *window)
             .group_by(r.position)
         )
-        # weeks in two levels, (week, member) then week: cheaper than COUNT(DISTINCT position),
-        # and the first and last day fall out of it
-        by_member = (
-            sa.select(
-                r.week,
-                r.position,
-                sa.func.count().label("n"),
-                contributions.label("said"),
-                sa.func.min(r.day).label("first"),
-                sa.func.max(r.day).label("last"),
-            )
-            .where(*window)
-            .group_by(r.week, r.position)
-            .subquery()
-        )
-        week_query = sa.select(
-            by_member.c.week,
-            sa.func.sum(by_member.c.n),
-            sa.func.sum(by_member.c.said),
-            sa.func.count(by_member.c.position),
-            sa.func.min(by_member.c.first),
-            sa.func.max(by_member.c.last),
-        ).group_by(by_member.c.week)
-        per_member = {row[0]: row for row in conn.execute(member_query)}
-        per_week = {row[0]: row for row in conn.execute(week_query)}
-        first_day = min((row[4] for row in per_week.values()), default=None)
-        last_day = max((row[5] for row in per_week.values()), default=None)
+        week_query = sa.select(r.week, sa.func.count(), contributions, sa.func.count(sa.distinct(r.position))).where(*window).group_by(r.week)
+        per_member = {row[0]: row for row in conn.execute(member_query).all()}
+        per_week = {row[0]: row for row in conn.execute(week_query).all()}
+        last = _last_active(conn, cohort.key, *window[1:])
+        first_day = last_day = None
+        if start is None or end is None:
+            first_day, last_day = _first_and_last_day(conn, cohort.key, *window[1:])
         if start is None:
             start = min(d for d in (date.fromisoformat(cohort.starts), _day(first_day)) if d is not None)
         if end is None:
@@ -283,7 +270,7 @@ class CohortViews:
                     "statements": int(got[1]) if got else 0,
                     "active_days": int(got[2]) if got else 0,
                     "contributions": int(got[3] or 0) if got else 0,
-                    "last_active": got[4] if got else None,
+                    "last_active": last.get(position) if got else None,
                 }
             )
         return {"cohort": cohort.key, "from": start.isoformat(), "to": end.isoformat(), "weeks": weeks, "members": rows}
@@ -307,21 +294,18 @@ class CohortViews:
         self_items = {i.activity for i in programme.items if i.kind == "self-assessment"}
         pre = next((i.activity for i in programme.items if i.measure == "pre"), None)
         post = next((i.activity for i in programme.items if i.measure == "post"), None)
-        r = cohort_rows.c
-        mine = (r.cohort_key == cohort.key, r.position.is_not(None))
+        # each member's latest (first) row per item, found by walking the object index from its end
+        # (start): a few index probes per member and item instead of ranking every row
         latest_success: dict[int, dict[str, bool]] = defaultdict(dict)
-        for position, activity, value in conn.execute(_latest(r.success, mine, assessments)):
-            latest_success[position][activity] = bool(value)
+        for position, activity, value in conn.execute(_per_member_item(cohort, programme, assessments, _latest_of(cohort.key, "success"))):
+            if value is not None:
+                latest_success[position][activity] = bool(value)
         latest_scaled: dict[int, dict[str, float]] = defaultdict(dict)
-        for position, activity, value in conn.execute(_latest(r.scaled, mine, assessments + [a for a in (pre, post) if a])):
-            latest_scaled[position][activity] = float(value)
-        self_scores: dict[int, dict[str, Any]] = {}
-        for position, scaled, is_first, is_latest, count in conn.execute(_first_and_latest(r.scaled, mine, sorted(self_items))):
-            got = self_scores.setdefault(position, {"first": None, "latest": None, "count": int(count)})
-            if is_first == 1:
-                got["first"] = float(scaled)
-            if is_latest == 1:
-                got["latest"] = float(scaled)
+        scored = assessments + [a for a in (pre, post) if a]
+        for position, activity, value in conn.execute(_per_member_item(cohort, programme, scored, _latest_of(cohort.key, "scaled"))):
+            if value is not None:
+                latest_scaled[position][activity] = float(value)
+        self_scores = _first_and_latest_scaled(conn, cohort.key, sorted(self_items))
         rows = []
         for position, agent in enumerate(cohort.members):
             outcomes = [latest_success[position][a] for a in assessments if a in latest_success[position]]
@@ -363,37 +347,100 @@ class CohortViews:
         return view
 
 
-def _latest(value: sa.ColumnElement, where: Iterable[sa.ColumnElement], activities: list[str]) -> sa.Select:
-    """(position, item, value) of each member's latest row carrying ``value``, per item."""
+def _last_active(conn: sa.Connection, key: str, *window: sa.ColumnElement) -> dict[int, str]:
+    """member position -> the latest ``at`` of the member's rows in ``window``: per member one
+    walk down the member index (ordered by day, then time) to its first row. ``at`` starts with
+    its ``day``, so ordering by both is ordering by ``at``."""
     r = cohort_rows.c
-    rank = sa.func.row_number().over(partition_by=(r.position, r.object_id), order_by=(r.at.desc(), r.statement_id.desc()))
-    ranked = (
-        sa.select(r.position, r.object_id, value.label("value"), rank.label("rank"))
-        .where(*where, r.object_id.in_(activities), value.is_not(None))
-        .subquery()
+    latest = (
+        sa.select(r.at)
+        .where(r.cohort_key == key, r.position == members.c.position, *window)
+        .order_by(r.day.desc(), r.at.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    return sa.select(ranked.c.position, ranked.c.object_id, ranked.c.value).where(ranked.c.rank == 1)
+    query = sa.select(members.c.position, latest).where(members.c.cohort_key == key)
+    return {position: at for position, at in conn.execute(query).all() if at is not None}
 
 
-def _first_and_latest(value: sa.ColumnElement, where: Iterable[sa.ColumnElement], activities: list[str]) -> sa.Select:
-    """(position, value, is first, is latest, count) for each member's first and latest row
-    carrying ``value`` on any of ``activities``, in time order."""
+def _first_and_last_day(conn: sa.Connection, key: str, *window: sa.ColumnElement) -> tuple[str | None, str | None]:
+    """The first and last day of the cohort's rows in ``window``: the ends of each member's rows
+    in the member index, and of the non-members' (position NULL)."""
     r = cohort_rows.c
-    earliest = sa.func.row_number().over(partition_by=r.position, order_by=(r.at.asc(), r.statement_id.asc()))
-    latest = sa.func.row_number().over(partition_by=r.position, order_by=(r.at.desc(), r.statement_id.desc()))
-    count = sa.func.count().over(partition_by=r.position)
-    ranked = (
-        sa.select(r.position, value.label("value"), earliest.label("earliest"), latest.label("latest"), count.label("n"))
-        .where(*where, r.object_id.in_(activities), value.is_not(None))
-        .subquery()
+
+    def end(*order: sa.ColumnElement) -> sa.ScalarSelect:
+        return (
+            sa.select(r.day)
+            .where(r.cohort_key == key, r.position == members.c.position, *window)
+            .order_by(*order)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    days = [d for pair in conn.execute(sa.select(end(r.day.asc()), end(r.day.desc())).where(members.c.cohort_key == key)).all() for d in pair]
+    days += conn.execute(sa.select(sa.func.min(r.day), sa.func.max(r.day)).where(r.cohort_key == key, r.position.is_(None), *window)).one()
+    days = [d for d in days if d is not None]
+    return (min(days), max(days)) if days else (None, None)
+
+
+def _probe(key: str, carrying: sa.ColumnElement, column: sa.ColumnElement, newest: bool) -> sa.ScalarSelect:
+    """``column`` of a member's latest (``newest``) or first row on an item among those carrying
+    ``carrying``, correlated to the member (``cohort_members``) and the item
+    (``cohort_programme_items``): the object index (cohort, object, position, at, statement id)
+    holds that row at one end of the member's range, so no rows are ranked or sorted."""
+    r = cohort_rows.c
+    order = (r.at.desc(), r.statement_id.desc()) if newest else (r.at.asc(), r.statement_id.asc())
+    return (
+        sa.select(column)
+        .where(r.cohort_key == key, r.object_id == programme_items.c.activity, r.position == members.c.position, carrying.is_not(None))
+        .order_by(*order)
+        .limit(1)
+        .scalar_subquery()
     )
-    return sa.select(
-        ranked.c.position,
-        ranked.c.value,
-        sa.case((ranked.c.earliest == 1, 1), else_=0),
-        sa.case((ranked.c.latest == 1, 1), else_=0),
-        ranked.c.n,
-    ).where(sa.or_(ranked.c.earliest == 1, ranked.c.latest == 1))
+
+
+def _per_member_item(cohort: Cohort, programme: Programme, activities: list[str], *columns: sa.ColumnElement) -> sa.Select:
+    """(member position, item, *columns) for every member of the cohort and every item of the
+    programme in ``activities``."""
+    return (
+        sa.select(members.c.position, programme_items.c.activity, *columns)
+        .select_from(members.join(programme_items, sa.true()))
+        .where(
+            members.c.cohort_key == cohort.key,
+            programme_items.c.programme_key == programme.key,
+            programme_items.c.activity.in_(activities),
+        )
+    )
+
+
+def _latest_of(key: str, name: str) -> sa.ScalarSelect:
+    """The value of ``cohort_rows.name`` on a member's latest row on an item that carries one."""
+    return _probe(key, cohort_rows.c[name], cohort_rows.c[name], newest=True)
+
+
+def _first_and_latest_scaled(conn: sa.Connection, key: str, activities: list[str]) -> dict[int, dict[str, Any]]:
+    """member position -> {first, latest, count} of the member's scaled scores on any of
+    ``activities``, in time order (ties by statement id): per member, the first and the latest
+    of its few rows on those items, and their count."""
+    if not activities:
+        return {}
+    r = cohort_rows.c
+    mine = (r.cohort_key == key, r.position == members.c.position, r.object_id.in_(activities), r.scaled.is_not(None))
+
+    def scaled(*order: sa.ColumnElement) -> sa.ScalarSelect:
+        return sa.select(r.scaled).where(*mine).order_by(*order).limit(1).scalar_subquery()
+
+    query = sa.select(
+        members.c.position,
+        scaled(r.at.asc(), r.statement_id.asc()),
+        scaled(r.at.desc(), r.statement_id.desc()),
+        sa.select(sa.func.count()).where(*mine).scalar_subquery(),
+    ).where(members.c.cohort_key == key)
+    return {
+        position: {"first": float(first), "latest": float(latest), "count": int(n)}
+        for position, first, latest, n in conn.execute(query).all()
+        if n
+    }
 
 
 def _day(value: str | None) -> date | None:

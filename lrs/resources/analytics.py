@@ -19,6 +19,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from lrs.api_schemas import EngagementView, ProgressView, SuccessView
 from lrs.auth import require
 from lrs.errors import BadRequest, NotFound
+from lrs.schema_dump import dumper
 from lrs.services import services
 from projections.cohort_views import MAX_WEEKS, CohortViews
 
@@ -108,14 +109,14 @@ def _field(name: str) -> Callable[[dict[str, Any]], Any]:
 
 def progress_view(key: str, as_of: date) -> dict[str, Any]:
     """The progress view as the API answers it (404 for an unknown cohort)."""
-    return ProgressView().dump(_found(CohortViews(services().engine).progress(key, as_of), key))
+    return dumper(ProgressView)(_found(CohortViews(services().engine).progress(key, as_of), key))
 
 
 def progress_view_with_states(key: str, as_of: date) -> tuple[dict[str, Any], dict[int, dict[str, bool]]]:
     """The progress view as the API answers it, and beside it which objects each member has
     completed or only started, from the same reading of the rows (for the dashboard's matrix)."""
     raw = _found(CohortViews(services().engine).progress(key, as_of, states=True), key)
-    return ProgressView().dump(raw), raw["states"]
+    return dumper(ProgressView)(raw), raw["states"]
 
 
 def progress_csv(view: dict[str, Any]) -> Response:
@@ -128,7 +129,7 @@ def engagement_view(key: str, start: date | None, end: date | None) -> dict[str,
         raise BadRequest("to: must not be before from")
     if start and end and (end - start).days > MAX_WEEKS * 7:
         raise BadRequest(f"to: the span from..to is at most {MAX_WEEKS} weeks")
-    return EngagementView().dump(_found(CohortViews(services().engine).engagement(key, start, end), key))
+    return dumper(EngagementView)(_found(CohortViews(services().engine).engagement(key, start, end), key))
 
 
 def engagement_csv(view: dict[str, Any]) -> Response:
@@ -137,14 +138,14 @@ def engagement_csv(view: dict[str, Any]) -> Response:
 
 
 def success_view(key: str) -> dict[str, Any]:
-    return SuccessView().dump(_found(CohortViews(services().engine).success(key), key))
+    return dumper(SuccessView)(_found(CohortViews(services().engine).success(key), key))
 
 
 def success_view_by_assessment(key: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """The success view as the API answers it, and beside it the results per assessment, from the
     same reading of the rows (for the dashboard)."""
     raw = _found(CohortViews(services().engine).success(key, by_assessment=True), key)
-    return SuccessView().dump(raw), raw["assessments"]
+    return dumper(SuccessView)(raw), raw["assessments"]
 
 
 def success_csv(view: dict[str, Any]) -> Response:
