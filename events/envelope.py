@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from schemas.timestamps import seconds_text
+
 
 def utc_iso(moment: datetime | None = None) -> str:
     """``moment`` (default now) as fixed-width UTC text that sorts as time does:
@@ -24,7 +26,8 @@ def utc_iso(moment: datetime | None = None) -> str:
     moment = datetime.now(timezone.utc) if moment is None else moment
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = moment.astimezone(timezone.utc)
+    return f"{seconds_text(moment)}.{moment.microsecond:06d}Z"
 
 
 @dataclass(frozen=True)

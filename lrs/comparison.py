@@ -63,7 +63,7 @@ import json
 import re
 from typing import Any
 
-from schemas.timestamps import parse_timestamp
+from schemas.timestamps import parse_timestamp, seconds_text
 
 _LRS_ASSIGNED = ("id", "authority", "stored", "timestamp", "version")
 _IRI_PARTS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*):(?://(?P<authority>[^/?#]*))?(?P<rest>.*)", re.S)
@@ -223,7 +223,7 @@ def _timestamp(value: Any) -> Any:
     moment = parse_timestamp(value, "1.0") if isinstance(value, str) else None
     if moment is None:
         return value
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return f"{seconds_text(moment)}.{moment.microsecond // 1000:03d}Z"
 
 
 def _mbox(value: Any) -> Any:

@@ -15,7 +15,7 @@ import copy
 import re
 from typing import Any
 
-from schemas.timestamps import parse_timestamp
+from schemas.timestamps import parse_timestamp, seconds_text
 from schemas.versions import is_2
 
 _FRACTION = re.compile(r"[Tt]\d{2}:\d{2}:\d{2}(\.\d+)")
@@ -47,4 +47,4 @@ def utc_timestamp(value: str) -> str:
     if moment is None:
         return value
     fraction = _FRACTION.search(value)
-    return moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%S") + (fraction.group(1) if fraction else "") + "Z"
+    return seconds_text(moment) + (fraction.group(1) if fraction else "") + "Z"

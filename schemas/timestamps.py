@@ -31,6 +31,12 @@ _TIMESTAMPS = {
 }
 
 
+def seconds_text(moment: datetime) -> str:
+    """``moment`` to the second as ``YYYY-MM-DDTHH:MM:SS`` (no zone), the year always four digits:
+    strftime's ``%Y`` writes the years before 1000 unpadded, which is no RFC 3339 and sorts wrong."""
+    return f"{moment.year:04d}-{moment.strftime('%m-%dT%H:%M:%S')}"
+
+
 def parse_timestamp(value: str, rules: str) -> datetime | None:
     """The UTC point in time ``value`` names, or None if it is not a timestamp under ``rules``.
 

@@ -137,6 +137,12 @@ def test_2_0_timestamps_are_converted_to_utc_and_1_0_3_timestamps_kept(api, lrs_
     assert api.get(statementId=s1["id"]).json()["timestamp"] == "2023-05-04T12:00:00.120-05:00"
 
 
+def test_a_timestamp_before_the_year_1000_converted_to_utc_keeps_a_four_digit_year(api):
+    s = statement(timestamp="0005-01-01T02:00:00.5+02:00")
+    api.post(s)
+    assert api.get(statementId=s["id"]).json()["timestamp"] == "0005-01-01T00:00:00.5Z"
+
+
 # ---- headers and HEAD ---------------------------------------------------------------------------
 
 def test_every_read_carries_consistent_through_whatever_its_status(api):
