@@ -28,8 +28,12 @@ services: $(STAMP)
 services-stop:
 	deploy/services/postgres.sh stop
 
+# Two test processes (one per core): each module stays in one of them (its servers and brokers
+# start once), and each process has its own PostgreSQL database and Kafka broker.
+PYTEST_WORKERS ?= 2
+
 test: $(STAMP) services
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=20 $(PYTEST_ARGS)
 
 bench: $(STAMP) services
 	$(BIN)/python benchmarks/goals.py

@@ -67,10 +67,23 @@ def classpath() -> str:
     return cached.read_text().strip()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(count: int, taken: tuple[int, ...] = ()) -> list[int]:
+    """``count`` free loopback ports, all different and none of ``taken``: every socket is held
+    open until all are chosen (one closed at once could be handed out again)."""
+    held: list[socket.socket] = []
+    try:
+        ports: list[int] = []
+        while len(ports) < count:
+            s = socket.socket()
+            held.append(s)
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            if port not in taken and port not in ports:
+                ports.append(port)
+        return ports
+    finally:
+        for s in held:
+            s.close()
 
 
 def _properties(folder: Path) -> dict[str, str]:
@@ -88,8 +101,10 @@ def bootstrap(folder: Path) -> str:
 
 
 def _write_config(folder: Path, port: int | None) -> None:
-    port = port or free_port()
-    controller = free_port()
+    if port:
+        (controller,) = free_ports(1, taken=(port,))
+    else:
+        port, controller = free_ports(2)
     data = folder / "data"
     (folder / "broker.properties").write_text(
         "\n".join(
