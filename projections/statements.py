@@ -3,7 +3,8 @@
 Tables
   ``xapi_statements``            one row per statement id: the stored JSON and the columns
                                  queries filter and sort on (stored, verb, registration, voided)
-  ``xapi_statement_agents``      (statement, agent key, primary?) for the ``agent`` filter
+  ``xapi_statement_agents``      (statement, agent key, primary?, and the statement's verb and
+                                 stored) for the ``agent`` filter, which reads from it in order
   ``xapi_statement_activities``  (statement, activity id, primary?) for the ``activity`` filter
   ``xapi_voids``                 voided target id -> voiding statement id; a voiding statement may
                                  be applied before its target, which then arrives voided
@@ -73,7 +74,11 @@ statement_agents = sa.Table(
     sa.Column("statement_id", sa.String(36), sa.ForeignKey("xapi_statements.id"), primary_key=True),
     sa.Column("agent", sa.Text, primary_key=True),
     sa.Column("is_primary", sa.Boolean, primary_key=True),
-    sa.Index("ix_xapi_statement_agents_agent", "agent", "statement_id"),
+    # the statement's verb and stored time beside each key (revision 0007): the agent filter, with
+    # or without verb and since/until, reads a page from one index in stored order
+    sa.Column("verb_id", sa.Text, nullable=False),
+    sa.Column("stored", bytewise(32), nullable=False),
+    sa.Index("ix_xapi_statement_agents_read", "agent", "is_primary", "verb_id", "stored", "statement_id"),
 )
 
 statement_activities = sa.Table(
@@ -191,11 +196,13 @@ def index_terms(statement: dict[str, Any]) -> tuple[set[tuple[str, bool]], set[t
 
 def index_rows(statement: dict[str, Any]) -> dict[sa.Table, list[dict[str, Any]]]:
     """The rows of every index table for one statement (not the statement row itself)."""
-    statement_id = statement["id"]
+    statement_id, verb_id, stored = statement["id"], statement["verb"]["id"], statement["stored"]
     agents, activities = index_terms(statement)
     hashes = sorted({a["sha2"] for a in statement.get("attachments") or [] if isinstance(a, dict) and isinstance(a.get("sha2"), str)})
     return {
-        statement_agents: [{"statement_id": statement_id, "agent": k, "is_primary": p} for k, p in sorted(agents)],
+        statement_agents: [
+            {"statement_id": statement_id, "agent": k, "is_primary": p, "verb_id": verb_id, "stored": stored} for k, p in sorted(agents)
+        ],
         statement_activities: [{"statement_id": statement_id, "activity": a, "is_primary": p} for a, p in sorted(activities)],
         statement_people: [{"statement_id": statement_id, "person": k[:300], "is_actor": a} for k, a in sorted(persons_in(statement))],
         statement_attachments: [{"statement_id": statement_id, "sha2": h} for h in hashes],
@@ -439,21 +446,27 @@ class Page:
     next_after: tuple[str, str] | None = None
 
 
-def _conditions(f: StatementFilter, s: sa.FromClause) -> list[sa.ColumnElement[bool]]:
-    """The filters other than since/until as conditions on the statements table (or an alias)."""
+def _conditions(f: StatementFilter, s: sa.FromClause, by_agent: bool = True) -> list[sa.ColumnElement[bool]]:
+    """The filters other than since/until as conditions on the statements table (or an alias).
+    With ``agent``, the verb is matched in the agent index (it holds each statement's verb), so
+    that the lookup reads that agent's statements of that verb alone; without ``by_agent``, the
+    agent and verb filters are left out (the query reads them from the agent index itself:
+    :meth:`StatementReader.query`)."""
     conditions = []
-    if f.verb:
+    if f.verb and not f.agent:
         conditions.append(s.c.verb_id == f.verb)
     if f.registration:
         conditions.append(s.c.registration == f.registration.lower())
-    if f.agent:
+    if f.agent and by_agent:
         a = statement_agents
-        match = sa.select(a.c.statement_id).where(a.c.agent == f.agent).where(a.c.is_primary.is_(not f.related_agents))
+        match = sa.select(a.c.statement_id).where(a.c.agent == f.agent, a.c.is_primary == (not f.related_agents))
+        if f.verb:
+            match = match.where(a.c.verb_id == f.verb)
         conditions.append(s.c.id.in_(match))
     if f.activity:
         t = statement_activities
         match = sa.select(t.c.statement_id).where(t.c.activity == f.activity)
-        conditions.append(s.c.id.in_(match.where(t.c.is_primary.is_(not f.related_activities))))
+        conditions.append(s.c.id.in_(match.where(t.c.is_primary == (not f.related_activities))))
     return conditions
 
 
@@ -513,10 +526,25 @@ class StatementReader:
         Two queries, each free to use its own index: the statements that match themselves, and
         (only when some filter other than since/until is set) the statements that match through a
         StatementRef target. Each is limited to the page; the page is their merge.
+
+        With ``agent``, the first reads from the agent index (agent, primary?, verb, stored): the
+        entries of the page in stored order, each joined to its statement, so that its cost does
+        not grow with the store (revision 0007).
         """
         s = statements
         conditions = _conditions(f, s)
-        queries = [self._window(sa.select(s.c.id, s.c.stored, s.c.body).where(*conditions), f, limit, after)]
+        if f.agent:
+            a = statement_agents
+            own = (
+                sa.select(s.c.id, a.c.stored, s.c.body)
+                .select_from(a.join(s, s.c.id == a.c.statement_id))
+                .where(a.c.agent == f.agent, a.c.is_primary == (not f.related_agents), *_conditions(f, s, by_agent=False))
+            )
+            if f.verb:
+                own = own.where(a.c.verb_id == f.verb)
+            queries = [self._window(own, f, limit, after, a.c.stored, a.c.statement_id)]
+        else:
+            queries = [self._window(sa.select(s.c.id, s.c.stored, s.c.body).where(*conditions), f, limit, after)]
         if conditions:
             t = statements.alias("target")
             r = statement_refs
@@ -531,23 +559,27 @@ class StatementReader:
         return Page([json.loads(r.body) for r in rows], next_after)
 
     @staticmethod
-    def _window(query: sa.Select, f: StatementFilter, limit: int, after: tuple[str, str] | None) -> sa.Select:
-        """Unvoided, within since/until, past ``after``, in order, at most one more than a page."""
+    def _window(
+        query: sa.Select, f: StatementFilter, limit: int, after: tuple[str, str] | None,
+        stored: sa.ColumnElement[str] = statements.c.stored, id_: sa.ColumnElement[str] = statements.c.id,
+    ) -> sa.Select:
+        """Unvoided, within since/until, past ``after``, in order, at most one more than a page.
+        ``stored`` and ``id_``: the columns that bound and order it (those of the index it reads)."""
         s = statements
         query = query.where(s.c.voided.is_(False))
         if f.authority is not None:
             query = query.where(s.c.authority == f.authority)
         if f.since:
-            query = query.where(s.c.stored > f.since)
+            query = query.where(stored > f.since)
         if f.until:
-            query = query.where(s.c.stored <= f.until)
+            query = query.where(stored <= f.until)
         if after is not None:
-            stored, last_id = after
+            last_stored, last_id = after
             if f.ascending:
-                query = query.where(sa.or_(s.c.stored > stored, sa.and_(s.c.stored == stored, s.c.id > last_id)))
+                query = query.where(sa.or_(stored > last_stored, sa.and_(stored == last_stored, id_ > last_id)))
             else:
-                query = query.where(sa.or_(s.c.stored < stored, sa.and_(s.c.stored == stored, s.c.id < last_id)))
-        order = (s.c.stored.asc(), s.c.id.asc()) if f.ascending else (s.c.stored.desc(), s.c.id.desc())
+                query = query.where(sa.or_(stored < last_stored, sa.and_(stored == last_stored, id_ < last_id)))
+        order = (stored.asc(), id_.asc()) if f.ascending else (stored.desc(), id_.desc())
         return query.order_by(*order).limit(limit + 1)
 
     def count(self) -> int:

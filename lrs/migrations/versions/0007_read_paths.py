@@ -1,0 +1,51 @@
+"""Read paths: the agent filter served from one index, in stored order
+
+- ``xapi_statement_agents.verb_id`` and ``.stored``: the statement's verb and stored time beside
+  each agent key, filled in from ``xapi_statements`` for the rows already there;
+- ``ix_xapi_statement_agents_read`` (agent, is_primary, verb_id, stored, statement_id): GET
+  /statements with ``agent`` (and ``verb``, ``since``, ``until``, a page's position) reads the
+  page's entries from it in order, however many statements the store holds, instead of walking
+  every statement of the verb since ``since``; it replaces ``ix_xapi_statement_agents_agent``
+  (agent, statement_id), which it makes redundant.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-30
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def _bytewise(length: int) -> sa.types.TypeEngine:
+    """A string compared byte by byte (the ``C`` collation on PostgreSQL), as events.sql.bytewise."""
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("xapi_statement_agents") as batch:
+        batch.add_column(sa.Column("verb_id", sa.Text, nullable=True))
+        batch.add_column(sa.Column("stored", _bytewise(32), nullable=True))
+    op.execute(
+        "UPDATE xapi_statement_agents SET "
+        "verb_id = (SELECT s.verb_id FROM xapi_statements s WHERE s.id = xapi_statement_agents.statement_id), "
+        "stored = (SELECT s.stored FROM xapi_statements s WHERE s.id = xapi_statement_agents.statement_id)"
+    )
+    with op.batch_alter_table("xapi_statement_agents") as batch:
+        batch.alter_column("verb_id", existing_type=sa.Text, nullable=False)
+        batch.alter_column("stored", existing_type=_bytewise(32), nullable=False)
+        batch.drop_index("ix_xapi_statement_agents_agent")
+        batch.create_index("ix_xapi_statement_agents_read", ["agent", "is_primary", "verb_id", "stored", "statement_id"])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("xapi_statement_agents") as batch:
+        batch.drop_index("ix_xapi_statement_agents_read")
+        batch.create_index("ix_xapi_statement_agents_agent", ["agent", "statement_id"])
+        batch.drop_column("stored")
+        batch.drop_column("verb_id")
