@@ -79,6 +79,7 @@ statement_agents = sa.Table(
     sa.Column("verb_id", sa.Text, nullable=False),
     sa.Column("stored", bytewise(32), nullable=False),
     sa.Index("ix_xapi_statement_agents_read", "agent", "is_primary", "verb_id", "stored", "statement_id"),
+    sqlite_with_rowid=False,  # SQLite: the primary key's tree is the table (revision 0007)
 )
 
 statement_activities = sa.Table(
@@ -88,6 +89,7 @@ statement_activities = sa.Table(
     sa.Column("activity", sa.Text, primary_key=True),
     sa.Column("is_primary", sa.Boolean, primary_key=True),
     sa.Index("ix_xapi_statement_activities_activity", "activity", "statement_id"),
+    sqlite_with_rowid=False,  # SQLite: the primary key's tree is the table (revision 0007)
 )
 
 voids = sa.Table(
@@ -106,6 +108,7 @@ statement_people = sa.Table(
     sa.Column("person", sa.String(300), primary_key=True),
     sa.Column("is_actor", sa.Boolean, primary_key=True),
     sa.Index("ix_xapi_statement_people_person", "person", "is_actor", "statement_id"),
+    sqlite_with_rowid=False,  # SQLite: the primary key's tree is the table (revision 0007)
 )
 
 #: the attachments a statement carries: an erasure deletes the bytes no one else references
@@ -115,6 +118,7 @@ statement_attachments = sa.Table(
     sa.Column("statement_id", sa.String(36), sa.ForeignKey("xapi_statements.id"), primary_key=True),
     sa.Column("sha2", sa.String(128), primary_key=True),
     sa.Index("ix_xapi_statement_attachments_sha2", "sha2", "statement_id"),
+    sqlite_with_rowid=False,  # SQLite: the primary key's tree is the table (revision 0007)
 )
 
 statement_refs = sa.Table(

@@ -6,7 +6,10 @@
   /statements with ``agent`` (and ``verb``, ``since``, ``until``, a page's position) reads the
   page's entries from it in order, however many statements the store holds, instead of walking
   every statement of the verb since ``since``; it replaces ``ix_xapi_statement_agents_agent``
-  (agent, statement_id), which it makes redundant.
+  (agent, statement_id), which it makes redundant;
+- on SQLite, the statement store's index tables (agents, activities, people, attachments) become
+  WITHOUT ROWID tables: each was a table of rows and, beside it, its primary key's index holding the
+  same columns again; now the primary key's tree is the table (PostgreSQL keeps heap and key).
 
 Revision ID: 0007
 Revises: 0006
@@ -36,15 +39,36 @@ def upgrade() -> None:
         "verb_id = (SELECT s.verb_id FROM xapi_statements s WHERE s.id = xapi_statement_agents.statement_id), "
         "stored = (SELECT s.stored FROM xapi_statements s WHERE s.id = xapi_statement_agents.statement_id)"
     )
-    with op.batch_alter_table("xapi_statement_agents") as batch:
+    with op.batch_alter_table("xapi_statement_agents", **_without_rowid()) as batch:
         batch.alter_column("verb_id", existing_type=sa.Text, nullable=False)
         batch.alter_column("stored", existing_type=_bytewise(32), nullable=False)
         batch.drop_index("ix_xapi_statement_agents_agent")
         batch.create_index("ix_xapi_statement_agents_read", ["agent", "is_primary", "verb_id", "stored", "statement_id"])
+    if _sqlite():
+        for table in ROWID_FREE[1:]:
+            with op.batch_alter_table(table, **_without_rowid()):
+                pass
+
+
+#: the tables that are WITHOUT ROWID on SQLite from this revision on
+ROWID_FREE = ("xapi_statement_agents", "xapi_statement_activities", "xapi_statement_people", "xapi_statement_attachments")
+
+
+def _sqlite() -> bool:
+    return op.get_bind().dialect.name == "sqlite"
+
+
+def _without_rowid(rowid: bool = False) -> dict:
+    """On SQLite, the batch arguments that rebuild a table with or without its rowid."""
+    return {"recreate": "always", "table_kwargs": {"sqlite_with_rowid": rowid}} if _sqlite() else {}
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("xapi_statement_agents") as batch:
+    if _sqlite():
+        for table in ROWID_FREE[1:]:
+            with op.batch_alter_table(table, **_without_rowid(rowid=True)):
+                pass
+    with op.batch_alter_table("xapi_statement_agents", **_without_rowid(rowid=True)) as batch:
         batch.drop_index("ix_xapi_statement_agents_read")
         batch.create_index("ix_xapi_statement_agents_agent", ["agent", "statement_id"])
         batch.drop_column("stored")
