@@ -34,7 +34,7 @@ from typing import Any, Iterator
 import sqlalchemy as sa
 
 from events import Record, claims
-from events.sql import bytewise
+from events.sql import DeflatedText, bytewise
 from events.sealing import AGENT_ERASED, STATEMENT_SHREDDED
 from projections.base import Projection
 from schemas.agents import agent_key
@@ -59,7 +59,7 @@ statements = sa.Table(
     sa.Column("voided", sa.Boolean, nullable=False, default=False),
     sa.Column("voids", sa.String(36), nullable=True),
     sa.Column("fingerprint", sa.String(64), nullable=False),
-    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("body", DeflatedText, nullable=False),  # the statement as compact JSON, deflated (revision 0007)
     # the identifier key of the statement's authority: what statements/read/mine reads by
     sa.Column("authority", sa.String(300), nullable=True),
     sa.Index("ix_xapi_statements_stored", "stored", "id"),

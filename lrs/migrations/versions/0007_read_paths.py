@@ -7,6 +7,8 @@
   page's entries from it in order, however many statements the store holds, instead of walking
   every statement of the verb since ``since``; it replaces ``ix_xapi_statement_agents_agent``
   (agent, statement_id), which it makes redundant;
+- ``xapi_statements.body``: binary, the statement's JSON deflated (events.sql.DeflatedText), the
+  bodies already there deflated in batches (text stored whole would still read as it is);
 - on SQLite, the statement store's index tables (agents, activities, people, attachments) become
   WITHOUT ROWID tables: each was a table of rows and, beside it, its primary key's index holding the
   same columns again; now the primary key's tree is the table (PostgreSQL keeps heap and key).
@@ -18,6 +20,8 @@ Create Date: 2026-11-30
 
 import sqlalchemy as sa
 from alembic import op
+
+from events.envelope import deflate, inflate
 
 revision = "0007"
 down_revision = "0006"
@@ -48,6 +52,31 @@ def upgrade() -> None:
         for table in ROWID_FREE[1:]:
             with op.batch_alter_table(table, **_without_rowid()):
                 pass
+    with op.batch_alter_table("xapi_statements") as batch:
+        batch.alter_column("body", type_=sa.LargeBinary, existing_type=sa.Text, existing_nullable=False,
+                           postgresql_using="convert_to(body, 'UTF8')")
+    _rewrite_bodies(lambda body: deflate(bytes(body) if not isinstance(body, str) else body.encode("utf-8")))
+
+
+BATCH = 1000
+
+
+def _rewrite_bodies(change) -> None:
+    """Every statement's body through ``change``, a batch at a time in id order."""
+    statements = sa.table("xapi_statements", sa.column("id", sa.String), sa.column("body", sa.LargeBinary))
+    conn = op.get_bind()
+    last = ""
+    while True:
+        rows = conn.execute(
+            sa.select(statements.c.id, statements.c.body).where(statements.c.id > last).order_by(statements.c.id).limit(BATCH)
+        ).all()
+        if not rows:
+            return
+        conn.execute(
+            statements.update().where(statements.c.id == sa.bindparam("key")).values(body=sa.bindparam("new_body")),
+            [{"key": row.id, "new_body": change(row.body)} for row in rows],
+        )
+        last = rows[-1].id
 
 
 #: the tables that are WITHOUT ROWID on SQLite from this revision on
@@ -64,6 +93,10 @@ def _without_rowid(rowid: bool = False) -> dict:
 
 
 def downgrade() -> None:
+    _rewrite_bodies(lambda body: inflate(bytes(body) if not isinstance(body, str) else body.encode("utf-8")))
+    with op.batch_alter_table("xapi_statements") as batch:
+        batch.alter_column("body", type_=sa.Text, existing_type=sa.LargeBinary, existing_nullable=False,
+                           postgresql_using="convert_from(body, 'UTF8')")
     if _sqlite():
         for table in ROWID_FREE[1:]:
             with op.batch_alter_table(table, **_without_rowid(rowid=True)):
