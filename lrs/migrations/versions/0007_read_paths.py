@@ -38,6 +38,8 @@ def upgrade() -> None:
     with op.batch_alter_table("xapi_statement_agents") as batch:
         batch.add_column(sa.Column("verb_id", sa.Text, nullable=True))
         batch.add_column(sa.Column("stored", _bytewise(32), nullable=True))
+    # a row whose statement is gone could never be returned (queries join the statement): not kept
+    op.execute("DELETE FROM xapi_statement_agents WHERE statement_id NOT IN (SELECT id FROM xapi_statements)")
     op.execute(
         "UPDATE xapi_statement_agents SET "
         "verb_id = (SELECT s.verb_id FROM xapi_statements s WHERE s.id = xapi_statement_agents.statement_id), "
