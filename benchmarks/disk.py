@@ -215,7 +215,7 @@ def main() -> None:
             print(f"agent+verb+since (limit 10), {args.statements:,} stored: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
     finally:
         services.close()
-        if not args.database_url and not args.keep:
+        if not args.keep:
             for f in folder.iterdir():
                 os.unlink(f)
             folder.rmdir()
