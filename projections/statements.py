@@ -3,7 +3,8 @@
 Tables
   ``xapi_statements``            one row per statement id: the stored JSON and the columns
                                  queries filter and sort on (stored, verb, registration, voided)
-  ``xapi_statement_agents``      (statement, agent key, primary?) for the ``agent`` filter
+  ``xapi_statement_agents``      (statement, agent key, primary?, and the statement's verb and
+                                 stored) for the ``agent`` filter, which reads from it in order
   ``xapi_statement_activities``  (statement, activity id, primary?) for the ``activity`` filter
   ``xapi_voids``                 voided target id -> voiding statement id; a voiding statement may
                                  be applied before its target, which then arrives voided
@@ -28,12 +29,12 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import sqlalchemy as sa
 
 from events import Record, blobs, claims
-from events.sql import bytewise
+from events.sql import DeflatedText, bytewise
 from events.sealing import AGENT_ERASED, STATEMENT_SHREDDED
 from projections.base import Projection
 from schemas.agents import agent_key
@@ -58,7 +59,7 @@ statements = sa.Table(
     sa.Column("voided", sa.Boolean, nullable=False, default=False),
     sa.Column("voids", sa.String(36), nullable=True),
     sa.Column("fingerprint", sa.String(64), nullable=False),
-    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("body", DeflatedText, nullable=False),  # the statement as compact JSON, deflated (revision 0007)
     # the identifier key of the statement's authority: what statements/read/mine reads by
     sa.Column("authority", sa.String(300), nullable=True),
     sa.Index("ix_xapi_statements_stored", "stored", "id"),
@@ -73,7 +74,12 @@ statement_agents = sa.Table(
     sa.Column("statement_id", sa.String(36), sa.ForeignKey("xapi_statements.id"), primary_key=True),
     sa.Column("agent", sa.Text, primary_key=True),
     sa.Column("is_primary", sa.Boolean, primary_key=True),
-    sa.Index("ix_xapi_statement_agents_agent", "agent", "statement_id"),
+    # the statement's verb and stored time beside each key (revision 0007): the agent filter, with
+    # or without verb and since/until, reads a page from one index in stored order
+    sa.Column("verb_id", sa.Text, nullable=False),
+    sa.Column("stored", bytewise(32), nullable=False),
+    sa.Index("ix_xapi_statement_agents_read", "agent", "is_primary", "verb_id", "stored", "statement_id"),
+    sqlite_with_rowid=False,  # SQLite: the primary key's tree is the table (revision 0007)
 )
 
 statement_activities = sa.Table(
@@ -83,6 +89,7 @@ statement_activities = sa.Table(
     sa.Column("activity", sa.Text, primary_key=True),
     sa.Column("is_primary", sa.Boolean, primary_key=True),
     sa.Index("ix_xapi_statement_activities_activity", "activity", "statement_id"),
+    sqlite_with_rowid=False,  # SQLite: the primary key's tree is the table (revision 0007)
 )
 
 voids = sa.Table(
@@ -101,6 +108,7 @@ statement_people = sa.Table(
     sa.Column("person", sa.String(300), primary_key=True),
     sa.Column("is_actor", sa.Boolean, primary_key=True),
     sa.Index("ix_xapi_statement_people_person", "person", "is_actor", "statement_id"),
+    sqlite_with_rowid=False,  # SQLite: the primary key's tree is the table (revision 0007)
 )
 
 #: the attachments a statement carries: an erasure deletes the bytes no one else references
@@ -110,6 +118,7 @@ statement_attachments = sa.Table(
     sa.Column("statement_id", sa.String(36), sa.ForeignKey("xapi_statements.id"), primary_key=True),
     sa.Column("sha2", sa.String(128), primary_key=True),
     sa.Index("ix_xapi_statement_attachments_sha2", "sha2", "statement_id"),
+    sqlite_with_rowid=False,  # SQLite: the primary key's tree is the table (revision 0007)
 )
 
 statement_refs = sa.Table(
@@ -191,11 +200,13 @@ def index_terms(statement: dict[str, Any]) -> tuple[set[tuple[str, bool]], set[t
 
 def index_rows(statement: dict[str, Any]) -> dict[sa.Table, list[dict[str, Any]]]:
     """The rows of every index table for one statement (not the statement row itself)."""
-    statement_id = statement["id"]
+    statement_id, verb_id, stored = statement["id"], statement["verb"]["id"], statement["stored"]
     agents, activities = index_terms(statement)
     hashes = sorted({a["sha2"] for a in statement.get("attachments") or [] if isinstance(a, dict) and isinstance(a.get("sha2"), str)})
     return {
-        statement_agents: [{"statement_id": statement_id, "agent": k, "is_primary": p} for k, p in sorted(agents)],
+        statement_agents: [
+            {"statement_id": statement_id, "agent": k, "is_primary": p, "verb_id": verb_id, "stored": stored} for k, p in sorted(agents)
+        ],
         statement_activities: [{"statement_id": statement_id, "activity": a, "is_primary": p} for a, p in sorted(activities)],
         statement_people: [{"statement_id": statement_id, "person": k[:300], "is_actor": a} for k, a in sorted(persons_in(statement))],
         statement_attachments: [{"statement_id": statement_id, "sha2": h} for h in hashes],
@@ -439,21 +450,44 @@ class Page:
     next_after: tuple[str, str] | None = None
 
 
-def _conditions(f: StatementFilter, s: sa.FromClause) -> list[sa.ColumnElement[bool]]:
-    """The filters other than since/until as conditions on the statements table (or an alias)."""
+def _within(rows: list, max_bytes: int | None, contents: dict[str, list[tuple[str, int]]], size: Callable[[Any], int]) -> list:
+    """The first of ``rows`` whose ``size`` and attachment ``contents`` (each counted once) stay
+    within ``max_bytes``: always at least one, all without a limit."""
+    if max_bytes is None:
+        return list(rows)
+    kept, total, counted = [], 0, set()
+    for row in rows:
+        carried = {digest: length for digest, length in contents.get(row.id, ()) if digest not in counted}
+        grown = total + size(row) + sum(carried.values())
+        if kept and grown > max_bytes:
+            break
+        kept.append(row)
+        total = grown
+        counted.update(carried)
+    return kept
+
+
+def _conditions(f: StatementFilter, s: sa.FromClause, by_agent: bool = True) -> list[sa.ColumnElement[bool]]:
+    """The filters other than since/until as conditions on the statements table (or an alias).
+    With ``agent``, the verb is matched in the agent index (it holds each statement's verb), so
+    that the lookup reads that agent's statements of that verb alone; without ``by_agent``, the
+    agent and verb filters are left out (the query reads them from the agent index itself:
+    :meth:`StatementReader.query`)."""
     conditions = []
-    if f.verb:
+    if f.verb and not f.agent:
         conditions.append(s.c.verb_id == f.verb)
     if f.registration:
         conditions.append(s.c.registration == f.registration.lower())
-    if f.agent:
+    if f.agent and by_agent:
         a = statement_agents
-        match = sa.select(a.c.statement_id).where(a.c.agent == f.agent).where(a.c.is_primary.is_(not f.related_agents))
+        match = sa.select(a.c.statement_id).where(a.c.agent == f.agent, a.c.is_primary == (not f.related_agents))
+        if f.verb:
+            match = match.where(a.c.verb_id == f.verb)
         conditions.append(s.c.id.in_(match))
     if f.activity:
         t = statement_activities
         match = sa.select(t.c.statement_id).where(t.c.activity == f.activity)
-        conditions.append(s.c.id.in_(match.where(t.c.is_primary.is_(not f.related_activities))))
+        conditions.append(s.c.id.in_(match.where(t.c.is_primary == (not f.related_activities))))
     return conditions
 
 
@@ -524,12 +558,30 @@ class StatementReader:
         Two queries, each free to use its own index: the statements that match themselves, and
         (only when some filter other than since/until is set) the statements that match through a
         StatementRef target. Each is limited to the page; the page is their merge. They read each
-        statement's size, not its body; the bodies of the statements kept are read after.
+        statement's stored size, not its body; the bodies of the statements kept are read after.
+
+        With ``agent``, the first reads from the agent index (agent, primary?, verb, stored): the
+        entries of the page in stored order, each joined to its statement, so that its cost does
+        not grow with the store (revision 0007).
         """
         s = statements
-        columns = (s.c.id, s.c.stored, sa.func.length(s.c.body).label("size"))
+        # the body as stored (deflated): never more than a few bytes over its JSON, so a page cut
+        # by these sizes holds every statement a cut by the JSON's sizes keeps
+        size = sa.func.length(s.c.body).label("size")
+        columns = (s.c.id, s.c.stored, size)
         conditions = _conditions(f, s)
-        queries = [self._window(sa.select(*columns).where(*conditions), f, limit, after)]
+        if f.agent:
+            a = statement_agents
+            own = (
+                sa.select(s.c.id, a.c.stored, size)
+                .select_from(a.join(s, s.c.id == a.c.statement_id))
+                .where(a.c.agent == f.agent, a.c.is_primary == (not f.related_agents), *_conditions(f, s, by_agent=False))
+            )
+            if f.verb:
+                own = own.where(a.c.verb_id == f.verb)
+            queries = [self._window(own, f, limit, after, a.c.stored, a.c.statement_id)]
+        else:
+            queries = [self._window(sa.select(*columns).where(*conditions), f, limit, after)]
         if conditions:
             t = statements.alias("target")
             r = statement_refs
@@ -539,21 +591,14 @@ class StatementReader:
             found = {row.id: row for query in queries for row in conn.execute(query)}
             rows = sorted(found.values(), key=lambda row: (row.stored, row.id), reverse=not f.ascending)[: limit + 1]
             contents = self._attachment_sizes(conn, [row.id for row in rows[:limit]]) if with_attachments and max_bytes else {}
-            kept, total, counted = [], 0, set()
-            for row in rows[:limit]:
-                carried = {digest: size for digest, size in contents.get(row.id, ()) if digest not in counted}
-                size = row.size + sum(carried.values())
-                if kept and max_bytes is not None and total + size > max_bytes:
-                    break
-                kept.append(row)
-                total += size
-                counted.update(carried)
+            kept = _within(rows[:limit], max_bytes, contents, lambda row: row.size)
             bodies = {}
             for start in range(0, len(kept), 500):
                 chunk = [row.id for row in kept[start : start + 500]]
                 bodies.update(conn.execute(sa.select(s.c.id, s.c.body).where(s.c.id.in_(chunk))).all())
         # a statement erased or expired between the two reads is left out, as it would be a moment later
         kept = [row for row in kept if row.id in bodies]
+        kept = _within(kept, max_bytes, contents, lambda row: len(bodies[row.id]))  # the JSON's own sizes
         next_after = (kept[-1].stored, kept[-1].id) if len(kept) < len(rows) and kept else None
         return Page([json.loads(bodies[row.id]) for row in kept], next_after)
 
@@ -569,23 +614,27 @@ class StatementReader:
         return found
 
     @staticmethod
-    def _window(query: sa.Select, f: StatementFilter, limit: int, after: tuple[str, str] | None) -> sa.Select:
-        """Unvoided, within since/until, past ``after``, in order, at most one more than a page."""
+    def _window(
+        query: sa.Select, f: StatementFilter, limit: int, after: tuple[str, str] | None,
+        stored: sa.ColumnElement[str] = statements.c.stored, id_: sa.ColumnElement[str] = statements.c.id,
+    ) -> sa.Select:
+        """Unvoided, within since/until, past ``after``, in order, at most one more than a page.
+        ``stored`` and ``id_``: the columns that bound and order it (those of the index it reads)."""
         s = statements
         query = query.where(s.c.voided.is_(False))
         if f.authority is not None:
             query = query.where(s.c.authority == f.authority)
         if f.since:
-            query = query.where(s.c.stored > f.since)
+            query = query.where(stored > f.since)
         if f.until:
-            query = query.where(s.c.stored <= f.until)
+            query = query.where(stored <= f.until)
         if after is not None:
-            stored, last_id = after
+            last_stored, last_id = after
             if f.ascending:
-                query = query.where(sa.or_(s.c.stored > stored, sa.and_(s.c.stored == stored, s.c.id > last_id)))
+                query = query.where(sa.or_(stored > last_stored, sa.and_(stored == last_stored, id_ > last_id)))
             else:
-                query = query.where(sa.or_(s.c.stored < stored, sa.and_(s.c.stored == stored, s.c.id < last_id)))
-        order = (s.c.stored.asc(), s.c.id.asc()) if f.ascending else (s.c.stored.desc(), s.c.id.desc())
+                query = query.where(sa.or_(stored < last_stored, sa.and_(stored == last_stored, id_ < last_id)))
+        order = (stored.asc(), id_.asc()) if f.ascending else (stored.desc(), id_.desc())
         return query.order_by(*order).limit(limit + 1)
 
     def count(self) -> int:

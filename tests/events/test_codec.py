@@ -64,3 +64,18 @@ def test_loads_refuses_what_json_refuses_with_the_same_error(raw):
 def test_an_event_decodes_to_what_was_encoded():
     event = Event(type="statement.stored", key="k", data={"n": 2**70, "f": 1e-05, "s": "\u20ac"})
     assert decode(encode(event)) == event
+
+
+def test_a_record_made_to_inflate_past_the_bound_is_undecodable_not_read_whole():
+    """Anyone who may write to the topic could send a small record that inflates to gigabytes."""
+    import zlib
+
+    from events.envelope import DEFLATED, MAX_INFLATED_BYTES, UNDECODABLE
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    chunk = b" " * (1 << 20)
+    bomb = b"".join(packer.compress(chunk) for _ in range(MAX_INFLATED_BYTES // len(chunk) + 2)) + packer.flush()
+    assert len(bomb) < 1 << 20
+    event = decode(DEFLATED + bomb)
+    assert event.type == UNDECODABLE
+    assert "inflates past" in event.data["error"]

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from events import decode
+from events.envelope import inflate
 from events.sealing import STATEMENT_SHREDDED, Opener
 from events.sql import log_table
 from lrs.cli import main
@@ -50,8 +51,9 @@ def erase(lrs: Loaded, agent: dict | None = None, auth: dict | None = None):
 
 
 def raw_log(lrs: Loaded) -> list[bytes]:
+    """Each row of the log as its key and its envelope's bytes (inflated: the log stores them deflated)."""
     with lrs.services.engine.connect() as conn:
-        return [bytes(row.key.encode()) + b" " + bytes(row.payload) for row in conn.execute(sa.select(log_table.c.key, log_table.c.payload))]
+        return [bytes(row.key.encode()) + b" " + inflate(bytes(row.payload)) for row in conn.execute(sa.select(log_table.c.key, log_table.c.payload))]
 
 
 def opened_log(lrs: Loaded) -> list:

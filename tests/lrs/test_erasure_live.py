@@ -18,6 +18,7 @@ import requests
 import sqlalchemy as sa
 
 from events import decode
+from events.envelope import inflate
 from events.reader import KeyClient, open_events
 from lrs.schema import target_metadata
 from lrs.settings import database_url_for_sqlalchemy
@@ -48,7 +49,7 @@ class Installation:
         if not self.lrs.scale_out:
             engine = sa.create_engine(database_url_for_sqlalchemy(self.lrs.env["POLKU_DATABASE_URL"]))
             with engine.connect() as conn:
-                rows = [row.key.encode() + b" " + bytes(row.payload) for row in conn.execute(sa.text("SELECT key, payload FROM polku_event_log"))]
+                rows = [row.key.encode() + b" " + inflate(bytes(row.payload)) for row in conn.execute(sa.text("SELECT key, payload FROM polku_event_log"))]
             engine.dispose()
             return rows
         from kafka import KafkaConsumer

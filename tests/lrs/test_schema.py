@@ -79,7 +79,7 @@ def test_the_initial_revision_downgrades_to_an_empty_database(engine):
 
 # ---- upgrade, current, check --------------------------------------------------------------------
 
-REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
 
 
 def test_upgrade_applies_the_pending_revisions_once_and_then_nothing(blank_engine):
@@ -271,3 +271,30 @@ def test_statements_stored_before_0005_are_indexed_by_the_people_and_attachments
     assert {(p, bool(a)) for p, a in people} == {
         ("sha1:" + hashlib.sha1(b"mailto:aino@example.org").hexdigest(), True), ("account:https://h.example|onni", False)}
     assert hashes == ["ab" * 32]
+
+
+def test_statements_stored_before_0007_are_found_by_agent_verb_and_since_and_read_back_whole(blank_engine):
+    """0007 fills in the verb and stored time beside each agent key, and deflates the bodies already
+    stored: the agent filter reads them from its index, and each body reads back as it was."""
+    from projections.statements import StatementFilter, StatementReader
+
+    body = json.dumps({"id": "s1", "actor": {"mbox": "mailto:aino@example.org"}, "verb": {"id": "http://example.org/v"}, "stored": "2026-01-01T00:00:00.000000Z"})
+    with blank_engine.begin() as conn:
+        command.upgrade(schema.alembic_config(conn), "0006")
+        conn.execute(sa.text(
+            "INSERT INTO xapi_statements (id, stored, verb_id, voided, fingerprint, body) "
+            "VALUES ('s1', '2026-01-01T00:00:00.000000Z', 'http://example.org/v', false, 'f', :body)"
+        ), {"body": body})
+        conn.execute(sa.text(
+            "INSERT INTO xapi_statement_agents (statement_id, agent, is_primary) VALUES ('s1', 'mbox:mailto:aino@example.org', true), "
+            "('s1', 'mbox:mailto:aino@example.org', false)"
+        ))
+    schema.upgrade(blank_engine)
+    assert differences(blank_engine) == []
+    reader = StatementReader(blank_engine)
+    found = reader.query(StatementFilter(agent="mbox:mailto:aino@example.org", verb="http://example.org/v", since="2025-12-31T00:00:00.000000Z"), 10)
+    assert found.statements == [json.loads(body)]
+    assert reader.query(StatementFilter(agent="mbox:mailto:aino@example.org", verb="http://example.org/other"), 10).statements == []
+    with blank_engine.connect() as conn:
+        stored = bytes(conn.execute(sa.text("SELECT body FROM xapi_statements")).scalar())
+    assert len(stored) < len(body) and body.encode() not in stored

@@ -161,3 +161,78 @@ def test_statement_ref_filters_leave_since_and_until_to_the_returned_statement(s
     assert [s["id"] for s in later] == [referrer["id"]]
     earlier = reader.query(StatementFilter(activity=activity, until=target_stored), 10).statements
     assert [s["id"] for s in earlier] == [target["id"]]
+
+
+# ---- the agent read path (revision 0007) -------------------------------------------------------
+
+def every_page(reader: StatementReader, f: StatementFilter, size: int) -> list[str]:
+    seen, after = [], None
+    while True:
+        page = reader.query(f, size, after)
+        seen.extend(s["id"] for s in page.statements)
+        if page.next_after is None:
+            return seen
+        after = page.next_after
+
+
+@pytest.mark.parametrize("ascending", [False, True], ids=["newest first", "oldest first"])
+def test_agent_verb_and_since_pages_hold_exactly_the_matching_statements_in_stored_order(setup, ascending):
+    log, runner, reader = setup
+    mia, onni = agent("mia"), agent("onni")
+    batch = []
+    for i in range(14):
+        actor, verb = ("mia", "onni")[i % 2], ("completed", "attended", "completed")[i % 3]
+        extra = {"context": {"instructor": mia}} if actor == "onni" and i % 4 == 1 else {}
+        batch.append(statement(actor=actor, verb=verb, **extra))
+    events = [stored_event(s) for s in batch]
+    log.append(events)
+    void = voiding(batch[0]["id"], actor="pia")
+    log.append([stored_event(void)])  # the target is never returned; the voiding statement matches through it
+    runner.catch_up()
+    stored = {e.data["statement"]["id"]: e.data["statement"]["stored"] for e in events}
+    since = stored[batch[3]["id"]]
+    completed = "http://adlnet.gov/expapi/verbs/completed"
+
+    def expected(who: dict, verb: str | None, related: bool) -> list[str]:
+        def matches(s: dict) -> bool:
+            agents = [s["actor"]] + ([s["context"]["instructor"]] if related and "context" in s else [])
+            return who in agents and (verb is None or s["verb"]["id"] == verb)
+        ids = [s["id"] for s in batch[1:] if matches(s) and stored[s["id"]] > since] + ([void["id"]] if matches(batch[0]) else [])
+        return ids if ascending else ids[::-1]
+
+    for who, verb, related in [(mia, completed, False), (mia, completed, True), (mia, None, True), (onni, None, False), (onni, completed, False)]:
+        f = StatementFilter(agent=agent_key(who), verb=verb, since=since, related_agents=related, ascending=ascending)
+        assert every_page(reader, f, 2) == expected(who, verb, related), (who["name"], verb, related)
+
+
+def test_agent_verb_and_since_reads_the_agent_index_with_no_scan_of_the_statements(setup, engine):
+    """On SQLite: EXPLAIN QUERY PLAN of every query the reader runs for agent+verb+since names the
+    agent index (agent, primary?, verb, stored) and reads no table whole, so its cost does not grow
+    with the store."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    log, runner, reader = setup
+    log.append([stored_event(statement(actor=f"a{i % 3}", verb=("completed", "attended")[i % 2])) for i in range(20)])
+    runner.catch_up()
+    queries = []
+
+    def capture(conn, cursor, sql, parameters, context, executemany):
+        if sql.lstrip().upper().startswith("SELECT"):
+            queries.append((sql, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        f = StatementFilter(agent=agent_key(agent("a1")), verb="http://adlnet.gov/expapi/verbs/completed", since="2025-01-01T00:00:00.000000Z")
+        reader.query(f, 10)
+        reader.query(f, 10, after=("2026-01-01T00:00:00.000010Z", "z"))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    assert queries
+    plans = []
+    with engine.connect() as conn:
+        for sql, parameters in queries:
+            plans.append([row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, parameters)])
+    for plan in plans:
+        assert not [step for step in plan if step.startswith("SCAN")], plan
+        assert not [step for step in plan if "ix_xapi_statements_verb" in step or "ix_xapi_statements_stored" in step], plan
+    assert any("ix_xapi_statement_agents_read (agent=? AND is_primary=? AND verb_id=? AND stored>?)" in step for step in plans[0]), plans[0]
