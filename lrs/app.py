@@ -44,7 +44,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         from lrs import retention
 
         retention.beside(services.runner, services)  # expires old statements when retention is set
-        services.runner.start()
+        # this server's appends wake it at once; others' (the command line's) wait at most half a second
+        services.runner.start(idle_max_s=0.5)
 
     from lrs.resources import blueprints
 

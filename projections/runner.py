@@ -264,12 +264,14 @@ class Runner:
         )
 
     # ---- running beside the server --------------------------------------------------------
-    def start(self, idle_sleep: float = 0.05) -> None:
-        """Run in a daemon thread until :meth:`stop`."""
+    def start(self, idle_sleep: float = 0.05, idle_max_s: float | None = None) -> None:
+        """Run in a daemon thread until :meth:`stop`. See :meth:`run_forever`."""
         if self._thread is not None:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self.run_forever, args=(idle_sleep,), name="polku-projections", daemon=True)
+        self._thread = threading.Thread(
+            target=self.run_forever, args=(idle_sleep, idle_max_s), name="polku-projections", daemon=True
+        )
         self._thread.start()
 
     def wake(self) -> None:
@@ -295,10 +297,14 @@ class Runner:
             self._thread.join(timeout=10)
             self._thread = None
 
-    def run_forever(self, idle_sleep: float = 0.05) -> None:
+    def run_forever(self, idle_sleep: float = 0.05, idle_max_s: float | None = None) -> None:
         """Apply until stopped. The loop outlives every error: an outage pauses it with backoff,
         and an unexpected error is logged (with its traceback, once per kind in a row) and
-        retried the same way -- never a live process whose runner silently died."""
+        retried the same way -- never a live process whose runner silently died.
+
+        Between rounds that find nothing it waits ``idle_sleep``; with ``idle_max_s`` that wait
+        doubles while nothing comes, up to it: for a runner beside the server, whose own appends
+        :meth:`wake` it at once, so only events others append wait longer."""
         backoff = idle_sleep
         last_error = ""
         while not self._stop.is_set():
@@ -309,7 +315,8 @@ class Runner:
                 waited = self._waited
                 if self.after_round is not None:
                     self.after_round()
-                backoff = idle_sleep
+                idle = not applied and idle_max_s is not None
+                backoff = min(max(backoff, idle_sleep) * 2, idle_max_s) if idle else idle_sleep
                 last_error = ""
             except TRANSIENT as exc:
                 log.warning("projection runner paused: %s", _describe(exc))
