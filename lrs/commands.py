@@ -105,11 +105,27 @@ def store(
         untimed=["timestamp" not in original for original in statements],
         assigned=[s["id"] for s, original in zip(completed, statements) if not original.get("id")],
     )
-    return services.writes.run(write, lambda group: _write_group(services, group))
+    ids = services.writes.run(write, lambda group: _write_group(services, group))
+    if not services.settings.projections_in_process:
+        # read-your-writes outside the group: the next group is claimed and appended while a
+        # worker applies this one (POST x100 on Kafka: 501 -> 821 statements/s)
+        wait_applied(services, write.positions, "statements")
+    return ids
+
+
+def _appended(services: Services, write: Write, positions: list[Position]) -> None:
+    """Note where ``write``'s statements are. With the projections in this process the group waits
+    for them to be applied before the next one begins: on SQLite's one writer, overlapping the next
+    group's claim and append with this one's projection pass was slower (POST x1 202 -> 151/s)."""
+    write.positions = positions
+    if services.settings.projections_in_process:
+        wait_applied(services, positions, "statements")
 
 
 def _write_group(services: Services, group: list[Write]) -> None:
-    """Claim, stamp, append and wait for a group of requests' writes, finishing each one.
+    """Claim, stamp and append a group of requests' writes, finishing each one with where its
+    statements are on the log; read-your-writes is waited for here with the projections in this
+    process, else by each request after the group (see :func:`_appended`).
 
     The claim marks every id as in flight; ``stored`` is stamped only once that mark is visible,
     so a consistency watermark handed out meanwhile is earlier than every ``stored`` here (DESIGN
@@ -134,7 +150,7 @@ def _write_group(services: Services, group: list[Write]) -> None:
             if untimed:
                 statement["timestamp"] = stored
     try:
-        append_and_wait(services, _events(services, [s for write, _ in accepted for s in write.statements], _prints(accepted), stored), "statements")
+        positions = append(services, _events(services, [s for write, _ in accepted for s in write.statements], _prints(accepted), stored))
     except RequestTooLarge:
         if len(accepted) > 1:  # one of them is too large for the log: each on its own, to find it
             for write, claims in accepted:
@@ -154,14 +170,17 @@ def _write_group(services: Services, group: list[Write]) -> None:
         for write, _ in accepted:
             write.finish(error=Unavailable(_retry_advice(write.assigned), cause="log"))
         return
-    for write, _ in accepted:
+    if services.settings.projections_in_process:
+        wait_applied(services, positions, "statements")  # see _appended
+    for write, _ in accepted:  # the events are in the order of the writes' statements
+        write.positions, positions = positions[: len(write.statements)], positions[len(write.statements) :]
         metrics.STATEMENTS_APPENDED.inc(len(write.statements))
         write.finish(ids=[s["id"] for s in write.statements])
 
 
 def _append_alone(services: Services, write: Write, claims: dict[str, Claim], stored: str) -> None:
     try:
-        append_and_wait(services, _events(services, write.statements, write.prints, stored), "statements")
+        _appended(services, write, append(services, _events(services, write.statements, write.prints, stored)))
     except RequestTooLarge as exc:
         services.claims.release(CLAIMS, [sid for sid, c in claims.items() if c is Claim.NEW])
         write.finish(error=exc)
@@ -258,6 +277,16 @@ def append_and_wait(services: Services, events: Sequence[Event], projection: str
     """Append events, then wait (bounded) until ``projection`` has applied them: read-your-writes
     for every command. In the embedded mode the calling thread applies what is pending itself."""
     positions = append(services, events)
+    wait_applied(services, positions, projection)
+    return positions
+
+
+def wait_applied(services: Services, positions: Sequence[Position], projection: str) -> None:
+    """Wait (bounded) until ``projection`` has applied ``positions`` (a lagging projection is
+    logged, not an error: the events are on the log). In the embedded mode the calling thread
+    applies what is pending itself."""
+    if not positions:
+        return
     if services.settings.projections_in_process:
         services.runner.apply_now()
     settings = services.settings
@@ -271,7 +300,6 @@ def append_and_wait(services: Services, events: Sequence[Event], projection: str
     metrics.CONSISTENCY_WAIT.labels(projection, outcome).observe(time.perf_counter() - started)
     if not waited:
         log.warning("events appended but not yet applied by %s: the projection lags", projection)
-    return positions
 
 
 def _check_voiding(services: Services, statements: list[dict[str, Any]]) -> None:

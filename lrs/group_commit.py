@@ -37,6 +37,9 @@ class Write:
     done: threading.Event = field(default_factory=threading.Event)
     ids: list[str] | None = None
     error: BaseException | None = None
+    #: where its statements are on the log, once appended: its request waits for them to be
+    #: readable after the group is done, so the next group is appended meanwhile
+    positions: list[Any] = field(default_factory=list)
 
     def finish(self, ids: list[str] | None = None, error: BaseException | None = None) -> None:
         self.ids, self.error = ids, error
