@@ -174,6 +174,15 @@ def parse_expiry(text: str, now: datetime | None = None) -> str:
     return utc_iso(moment)
 
 
+def new_secret() -> str:
+    """256 random bits, URL-safe base64, never beginning with ``-``: a secret is pasted into
+    command lines (``curl -u``, test runners' ``-p``), which take a leading ``-`` for an option."""
+    while True:
+        secret = secrets.token_urlsafe(32)
+        if not secret.startswith("-"):
+            return secret
+
+
 def _digest(salt: str, secret: str) -> str:
     return hashlib.sha256((salt + ":" + secret).encode("utf-8")).hexdigest()
 
@@ -229,7 +238,7 @@ class CredentialStore:
         check_name(name)
         check_scopes(scopes)
         key = secrets.token_hex(10)
-        secret = secrets.token_urlsafe(32)
+        secret = new_secret()
         salt = secrets.token_hex(16)
         created = utc_iso()
         try:
@@ -321,7 +330,7 @@ class CredentialStore:
         """Give a credential a new secret, returned once; the old secret stops working at once."""
         if not _KEY_SHAPE.match(key):
             raise UnknownCredential("key", f"no credential {key[:64]!r}")
-        secret = secrets.token_urlsafe(32)
+        secret = new_secret()
         salt = secrets.token_hex(16)
         with self._engine.begin() as conn:
             changed = conn.execute(

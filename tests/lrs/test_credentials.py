@@ -237,3 +237,12 @@ def test_revoke_and_rotate_hold_at_once_in_every_one_of_two_workers(fresh_lrs):
     assert _statuses(lrs, (made["key"], made["secret"])) == {200}
     assert requests.delete(f"{api}/{made['key']}", auth=lrs.auth, timeout=30).status_code == 200
     assert _statuses(lrs, (made["key"], made["secret"])) == {401}
+
+
+def test_a_new_secret_never_begins_with_a_dash_that_command_lines_take_for_an_option():
+    from lrs.credentials import new_secret
+
+    made = [new_secret() for _ in range(3000)]  # with a plain token, about 47 of them would
+    assert not [s for s in made if s.startswith("-")]
+    assert len(set(made)) == len(made)
+    assert all(len(s) == 43 and set(s) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") for s in made)
