@@ -113,11 +113,11 @@ def store(
     return ids
 
 
-def _appended(services: Services, write: Write, positions: list[Position]) -> None:
-    """Note where ``write``'s statements are. With the projections in this process the group waits
-    for them to be applied before the next one begins: on SQLite's one writer, overlapping the next
-    group's claim and append with this one's projection pass was slower (POST x1 202 -> 151/s)."""
-    write.positions = positions
+def _applied_in_group(services: Services, positions: list[Position]) -> None:
+    """With the projections in this process the group waits for its statements to be applied
+    before the next one begins: on SQLite's one writer, overlapping the next group's claim and
+    append with this one's projection pass was slower (POST x1 202 -> 151/s). Otherwise each
+    request waits after the group (:func:`store`)."""
     if services.settings.projections_in_process:
         wait_applied(services, positions, "statements")
 
@@ -125,7 +125,7 @@ def _appended(services: Services, write: Write, positions: list[Position]) -> No
 def _write_group(services: Services, group: list[Write]) -> None:
     """Claim, stamp and append a group of requests' writes, finishing each one with where its
     statements are on the log; read-your-writes is waited for here with the projections in this
-    process, else by each request after the group (see :func:`_appended`).
+    process, else by each request after the group (see :func:`_applied_in_group`).
 
     The claim marks every id as in flight; ``stored`` is stamped only once that mark is visible,
     so a consistency watermark handed out meanwhile is earlier than every ``stored`` here (DESIGN
@@ -170,8 +170,7 @@ def _write_group(services: Services, group: list[Write]) -> None:
         for write, _ in accepted:
             write.finish(error=Unavailable(_retry_advice(write.assigned), cause="log"))
         return
-    if services.settings.projections_in_process:
-        wait_applied(services, positions, "statements")  # see _appended
+    _applied_in_group(services, positions)
     for write, _ in accepted:  # the events are in the order of the writes' statements
         write.positions, positions = positions[: len(write.statements)], positions[len(write.statements) :]
         metrics.STATEMENTS_APPENDED.inc(len(write.statements))
@@ -180,7 +179,8 @@ def _write_group(services: Services, group: list[Write]) -> None:
 
 def _append_alone(services: Services, write: Write, claims: dict[str, Claim], stored: str) -> None:
     try:
-        _appended(services, write, append(services, _events(services, write.statements, write.prints, stored)))
+        write.positions = append(services, _events(services, write.statements, write.prints, stored))
+        _applied_in_group(services, write.positions)
     except RequestTooLarge as exc:
         services.claims.release(CLAIMS, [sid for sid, c in claims.items() if c is Claim.NEW])
         write.finish(error=exc)
