@@ -712,7 +712,8 @@ def erase_command(agent: str, yes: bool) -> None:
     deleted, so their parts of the log can no longer be read (docs/personal-data.md)."""
     from lrs import erasure
     from lrs.errors import XAPIError
-    from schemas.agents import AgentProblem, agent_parameter
+    from schemas.agents import AgentProblem
+    from schemas.validation import agent_parameter
 
     settings = _settings()
     try:

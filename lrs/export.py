@@ -52,7 +52,8 @@ from projections.cohort_model import member_keys_of
 from projections.cohort_views import Cohort, CohortViews
 from projections.statements import VOIDED_VERB, index_terms
 from schemas import strict_json
-from schemas.agents import AgentProblem, agent_parameter, person_key
+from schemas.agents import AgentProblem, person_key
+from schemas.validation import agent_parameter
 
 FORMATS = ("json", "zip")
 #: How often a cohort redefined while it is being read is read again.

@@ -21,7 +21,8 @@ from lrs import formats
 from lrs.errors import BadRequest
 from lrs.settings import Settings
 from projections.statements import StatementFilter
-from schemas.agents import AgentProblem, agent_parameter
+from schemas.agents import AgentProblem
+from schemas.validation import agent_parameter
 from schemas.timestamps import parse_query_timestamp
 
 SINGLE_PARAMS = {"statementId", "voidedStatementId"}

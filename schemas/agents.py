@@ -1,5 +1,6 @@
 """The one agent identity of Polku (xAPI 2.0.0 Data 2.4.2.3 Inverse Functional Identifier; 1.0.3
-Data 2.4.2.3), and the one validator of an ``agent`` request parameter.
+Data 2.4.2.3). The one validator of an ``agent`` request parameter, which checks it as a
+statement's actor is, lives with the statement validator: :func:`schemas.validation.agent_parameter`.
 
 Every layer keys an Agent or identified Group by :func:`agent_key`: the statement store's
 ``agent`` filter, the documents, the Agents resource, ``statements/read/mine`` and (through
@@ -14,9 +15,6 @@ from typing import Any
 
 #: The inverse functional identifiers of an Agent or identified Group (xAPI Data 2.4.2.3).
 IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
-
-_PROBE_VERB = "http://adlnet.gov/expapi/verbs/experienced"
-_PROBE_ACTIVITY = "http://example.com/probe"
 
 
 class AgentProblem(ValueError):
@@ -55,34 +53,3 @@ def person_key_of(key: str) -> str:
     if key.startswith("mbox_sha1sum:"):
         return "sha1:" + key.removeprefix("mbox_sha1sum:")
     return key
-
-
-def agent_parameter(raw: str, version: str, *, name: str = "agent", groups: bool = False) -> tuple[dict[str, Any], str]:
-    """An ``agent`` request parameter (JSON text) validated as a statement's actor is, and its key.
-
-    ``groups``: an identified Group is allowed too (the statements resource's filter); the document
-    and Agents resources take an Agent only. :class:`AgentProblem` names the field otherwise.
-    """
-    from schemas import strict_json
-    from schemas.validation import validate_statement
-
-    kind = "an Agent or identified Group" if groups else "an Agent"
-    try:
-        agent = strict_json.loads(raw)  # the one JSON Polku takes: no NUL, lone surrogate, repeated key
-    except strict_json.JsonProblem as exc:
-        raise AgentProblem(f'{name}: must be {kind} as JSON, e.g. {{"mbox": "mailto:aino@example.org"}} ({exc.problem})') from None
-    if not isinstance(agent, dict):
-        raise AgentProblem(f"{name}: must be a JSON {kind.removeprefix('an ')} object")
-    if not groups and agent.get("objectType", "Agent") != "Agent":
-        raise AgentProblem(f"{name}: must be an Agent, not {str(agent.get('objectType'))[:20]!r}")
-    present = [ifi for ifi in IFIS if ifi in agent]
-    if len(present) > 1 or (not groups and not present):
-        raise AgentProblem(f"{name}: must have exactly one of {', '.join(IFIS)}")
-    probe = {"actor": agent, "verb": {"id": _PROBE_VERB}, "object": {"id": _PROBE_ACTIVITY}}
-    problems = [p for p in validate_statement(probe, version) if p.path.startswith("actor")]
-    if problems:
-        raise AgentProblem(name + str(problems[0]).removeprefix("actor"))
-    key = agent_key(agent)
-    if key is None:
-        raise AgentProblem(f"{name}: must be {kind}, not an anonymous Group")
-    return agent, key

@@ -40,6 +40,8 @@ from jsonschema.exceptions import best_match
 
 import schemas
 from schemas import rules as rules_
+from schemas import strict_json
+from schemas.agents import IFIS, AgentProblem, agent_key
 from schemas.compiled import Unsupported, compile_check
 from schemas.timestamps import parse_timestamp
 from schemas.versions import rules_for
@@ -95,6 +97,38 @@ def validate_statements(body: Any, version: str, max_problems: int = MAX_PROBLEM
 # the problems, and the yes/no check of schemas.compiled, which decides first (and much faster)
 # whether there are any.
 # --------------------------------------------------------------------------------------------
+
+
+_PROBE_VERB = "http://adlnet.gov/expapi/verbs/experienced"
+_PROBE_ACTIVITY = "http://example.com/probe"
+
+
+def agent_parameter(raw: str, version: str, *, name: str = "agent", groups: bool = False) -> tuple[dict[str, Any], str]:
+    """An ``agent`` request parameter (JSON text) validated as a statement's actor is, and its key.
+
+    ``groups``: an identified Group is allowed too (the statements resource's filter); the document
+    and Agents resources take an Agent only. :class:`AgentProblem` names the field otherwise.
+    """
+    kind = "an Agent or identified Group" if groups else "an Agent"
+    try:
+        agent = strict_json.loads(raw)  # the one JSON Polku takes: no NUL, lone surrogate, repeated key
+    except strict_json.JsonProblem as exc:
+        raise AgentProblem(f'{name}: must be {kind} as JSON, e.g. {{"mbox": "mailto:aino@example.org"}} ({exc.problem})') from None
+    if not isinstance(agent, dict):
+        raise AgentProblem(f"{name}: must be a JSON {kind.removeprefix('an ')} object")
+    if not groups and agent.get("objectType", "Agent") != "Agent":
+        raise AgentProblem(f"{name}: must be an Agent, not {str(agent.get('objectType'))[:20]!r}")
+    present = [ifi for ifi in IFIS if ifi in agent]
+    if len(present) > 1 or (not groups and not present):
+        raise AgentProblem(f"{name}: must have exactly one of {', '.join(IFIS)}")
+    probe = {"actor": agent, "verb": {"id": _PROBE_VERB}, "object": {"id": _PROBE_ACTIVITY}}
+    problems = [p for p in validate_statement(probe, version) if p.path.startswith("actor")]
+    if problems:
+        raise AgentProblem(name + str(problems[0]).removeprefix("actor"))
+    key = agent_key(agent)
+    if key is None:
+        raise AgentProblem(f"{name}: must be {kind}, not an anonymous Group")
+    return agent, key
 
 
 def _strings_only(check: Callable[[str], bool]) -> Callable[[Any], bool]:

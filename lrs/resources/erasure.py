@@ -21,7 +21,8 @@ from lrs import erasure
 from lrs.auth import authorize, require
 from lrs.errors import BadRequest
 from lrs.services import services
-from schemas.agents import AgentProblem, agent_parameter
+from schemas.agents import AgentProblem
+from schemas.validation import agent_parameter
 
 blueprint = Blueprint("erasure", __name__)
 

@@ -15,7 +15,8 @@ from flask import g, request
 
 from events import utc_iso
 from lrs.errors import BadRequest
-from schemas.agents import AgentProblem, agent_parameter
+from schemas.agents import AgentProblem
+from schemas.validation import agent_parameter
 from schemas.rules import is_iri, is_uuid
 from schemas.timestamps import parse_timestamp
 

@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 import pytest
 
 from projections.cohort_model import member_keys_of
-from schemas.agents import AgentProblem, agent_key, agent_parameter, person_key
+from schemas.agents import AgentProblem, agent_key, person_key
+from schemas.validation import agent_parameter
 from schemas.timestamps import instant, parse_query_timestamp, parse_timestamp
 from schemas.versions import is_2, rules_for
 
