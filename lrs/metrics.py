@@ -26,7 +26,7 @@ import os
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 
-from lrs.server import MULTIPROC_DIR
+from lrs.settings import MULTIPROC_DIR
 
 if os.environ.get(MULTIPROC_DIR):  # prometheus_client writes its files there from the first metric on
     os.makedirs(os.environ[MULTIPROC_DIR], exist_ok=True)

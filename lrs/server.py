@@ -21,12 +21,9 @@ import shutil
 import sys
 import tempfile
 
-from lrs.settings import Settings
+from lrs.settings import MULTIPROC_DIR, Settings
 
 log = logging.getLogger(__name__)
-
-#: Where the gunicorn workers' metrics meet (prometheus_client's multiprocess mode).
-MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def run(settings: Settings) -> None:

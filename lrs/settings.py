@@ -21,6 +21,9 @@ ENVELOPE_ALLOWANCE = 64 * 1024
 MIGRATE_MODES = ("auto", "check")
 #: POLKU_LOG_FORMAT: ``text`` lines for people, ``json`` (one object per line) for log collectors.
 LOG_FORMATS = ("text", "json")
+#: Where the gunicorn workers' metrics meet (prometheus_client's multiprocess mode): set by
+#: ``polku serve`` and ``deploy/gunicorn.conf.py`` (lrs/server.py), read by lrs/metrics.py.
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class SettingsError(ValueError):
