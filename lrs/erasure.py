@@ -35,6 +35,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from events import Event, LogUnavailable, Position, utc_iso
 from events.sealing import AGENT_ERASED, seal_identity
 from lrs.commands import append
+from lrs.erasure_records import erasures
 from lrs.errors import Unavailable
 from lrs.services import Services
 from projections import tracking
@@ -42,28 +43,6 @@ from projections.cohort_views import CohortViews
 from schemas.agents import agent_key, person_key
 
 log = logging.getLogger(__name__)
-
-metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
-
-erasures = sa.Table(
-    "polku_erasures",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("person", sa.String(64), nullable=False),
-    sa.Column("kind", sa.String(20), nullable=False),
-    sa.Column("requested", sa.String(40), nullable=False),
-    sa.Column("requested_by", sa.String(200), nullable=False),
-    sa.Column("finished", sa.String(40), nullable=True),
-    sa.Column("kids", sa.Text, nullable=False),
-    sa.Column("statements", sa.Integer, nullable=False),
-    sa.Column("mentions", sa.Integer, nullable=False),
-    sa.Column("documents", sa.Integer, nullable=False),
-    sa.Column("attachments", sa.Integer, nullable=False),
-    # where the agent.erased event sits on the log, once appended
-    sa.Column("log_partition", sa.Integer, nullable=True),
-    sa.Column("log_offset", sa.BigInteger, nullable=True),
-    sa.Index("ix_polku_erasures_person", "person", "requested"),
-)
 
 
 @dataclass(frozen=True)

@@ -76,12 +76,12 @@ class Applied:
 def target_metadata() -> sa.MetaData:
     """Every table Polku keeps, gathered from the modules that own them: what the migrations build."""
     from events import blobs, claims, keyring, sql
-    from lrs import credentials, documents, erasure
+    from lrs import credentials, documents, erasure_records
     from projections import tracking
     from projections.registry import all_projections
 
     owners = [sql.metadata, claims.metadata, blobs.metadata, documents.metadata, credentials.metadata, tracking.metadata]
-    owners += [keyring.metadata, erasure.metadata]
+    owners += [keyring.metadata, erasure_records.metadata]
     owners += [projection.metadata for projection in all_projections()]
     merged = sa.MetaData()
     for metadata in owners:

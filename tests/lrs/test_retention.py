@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from lrs import retention
 from lrs.app import create_app
-from lrs.erasure import erasures
+from lrs.erasure_records import erasures
 from lrs.settings import Settings
 from schemas.timestamps import instant
 from tests.fixtures.databases import MASTER_KEY
