@@ -1,17 +1,5 @@
-"""The cohort dashboard: what programme leads and analysts open in a browser (mounted at ``/``).
-
-Pages are rendered on the server from Jinja2 templates (``templates/``) and read without
-JavaScript; the one small script (``static/dashboard.js``) only keeps an open cohort page up to
-date (server-sent events, :mod:`lrs.dashboard.live`). Every number comes from the same functions
-the analytics API answers from (:mod:`lrs.resources.analytics`), so the page and the API cannot
-disagree; the definitions are in ``docs/cohort-metrics.md``.
-
-- ``/sign-in``, ``/sign-out``: :mod:`lrs.dashboard.signin`;
-- ``/`` and ``/cohorts/…``: the cohorts, a cohort's three tabs, a member, CSV downloads
-  (:mod:`lrs.dashboard.pages`);
-- ``/statements``: the statement store, filtered and paged (:mod:`lrs.dashboard.browse`);
-- ``/cohorts/{key}/live``: the event stream an open cohort page listens to.
-"""
+"""The dashboard's blueprint: its templates and static files, the headers and compression of its
+pages, its error page and the helpers every template sees. The route modules add their routes to it."""
 
 from __future__ import annotations
 
@@ -101,5 +89,3 @@ def member_name(agent: dict) -> str:
     account = agent.get("account") or {}
     return account.get("name") or agent.get("openid") or agent.get("mbox_sha1sum") or "?"
 
-
-from lrs.dashboard import browse, live, pages  # noqa: E402,F401 - they add their routes to the blueprint

@@ -17,7 +17,7 @@ import json
 from flask import g, render_template, request, url_for
 
 from lrs import statement_queries
-from lrs.dashboard import blueprint
+from lrs.dashboard.blueprint import blueprint
 from lrs.dashboard import signin as auth
 from lrs.dashboard.pages import display
 from lrs.errors import BadRequest, Forbidden

@@ -22,7 +22,7 @@ import time
 
 from flask import Response, current_app
 
-from lrs.dashboard import blueprint
+from lrs.dashboard.blueprint import blueprint
 from lrs.dashboard import signin as auth
 from lrs.errors import NotFound
 from lrs.services import services

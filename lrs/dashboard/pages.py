@@ -18,7 +18,8 @@ from typing import Any
 from flask import Response, g, jsonify, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 
-from lrs.dashboard import blueprint, charts, live, member_name
+from lrs.dashboard import charts, live
+from lrs.dashboard.blueprint import blueprint, member_name
 from lrs.dashboard import signin as auth
 from lrs.errors import BadRequest, NotFound
 from lrs.resources import analytics
