@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 
 from flask import Flask, g, request
 
-from lrs import errors
+from lrs import current, errors
 from lrs.services import Services, build_services
 from lrs.settings import Settings
 from lrs.versioning import HEADER
@@ -30,22 +30,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     services = services or build_services(settings)
-    app.extensions["polku"] = services
+    app.extensions[current.EXTENSION] = services
     from lrs import health, logs, metrics
 
     logs.init_app(app)  # first: the request id and the access log see every request
-    metrics.init_app(app)
+    metrics.init_app(app, services)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(metrics.blueprint)
     if settings.projections_in_process:
-        from lrs import erasure
+        from lrs import worker
 
-        services.runner.after_round = erasure.finisher(services)  # erasures the projections have applied lose their keys
-        from lrs import retention
-
-        retention.beside(services.runner, services)  # expires old statements when retention is set
-        # this server's appends wake it at once; others' (the command line's) wait at most half a second
-        services.runner.start(idle_max_s=0.5)
+        worker.beside_server(services)  # its hooks attached in the one order (lrs/worker.py), then started
 
     from lrs.resources import blueprints
 

@@ -10,7 +10,7 @@ from werkzeug.datastructures import Authorization
 
 from lrs.credentials import Credential
 from lrs.errors import Forbidden, Unauthorized
-from lrs.services import services
+from lrs.current import services
 from projections.statements import authority_key
 
 

@@ -111,27 +111,20 @@ def project(idle_sleep: float, partitions: str | None, metrics_port: int | None)
     Several workers may split the partitions of a topic (--partitions 0,1 and --partitions 2,3);
     two workers on one partition are safe too (positions move by compare-and-set), only wasteful.
     """
+    from lrs import worker
     from lrs.app import configure_logging
-    from projections.runner import Runner
 
     settings = _settings()
     configure_logging(settings)
     services = _services(settings, wait=True)
-    chosen = None
-    if partitions:
-        try:
-            chosen = [int(p) for p in partitions.split(",") if p.strip()]
-            runner = Runner(
-                services.engine, services.log, services.runner.projections, partitions=chosen, guard=services.guard,
-                opener=services.runner.opener,
-            )
-        except ValueError as exc:
-            services.close()
-            raise click.BadParameter(str(exc), param_hint="--partitions") from None
-    else:
-        runner = services.runner
+    try:
+        runner = worker.runner_for(services, [int(p) for p in partitions.split(",") if p.strip()] if partitions else None)
+    except ValueError as exc:
+        services.close()
+        raise click.BadParameter(str(exc), param_hint="--partitions") from None
     if metrics_port:
-        _serve_worker_metrics(runner, settings.host, metrics_port)
+        worker.serve_metrics(settings.host, metrics_port)
+        click.echo(f"metrics: http://{settings.host}:{metrics_port}/metrics")
     stop = threading.Event()
 
     def _stop(*_):
@@ -145,30 +138,7 @@ def project(idle_sleep: float, partitions: str | None, metrics_port: int | None)
         f" of {services.log.partitions}"
     )
     sys.stdout.flush()
-    from lrs import erasure
-
-    runner.after_round = erasure.finisher(services)  # erasures every projection has applied lose their keys
-    from lrs import retention
-
-    retention.beside(runner, services)  # expires old statements when retention is set
-    runner.start(idle_sleep)
-    while not stop.wait(0.5):
-        pass
-    services.close()
-
-
-def _serve_worker_metrics(runner, host: str, port: int) -> None:
-    """The projection worker's own counters (lrs/metrics.py) on a port of their own."""
-    import os
-
-    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # one process: its own registry, no files
-    from prometheus_client import start_http_server
-
-    from lrs import metrics
-
-    runner.on_commit = metrics.applied
-    start_http_server(port, addr=host)
-    click.echo(f"metrics: http://{host}:{port}/metrics")
+    worker.run(services, runner, stop, idle_sleep, count=bool(metrics_port))
 
 
 @main.group()

@@ -25,6 +25,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from events import LogUnavailable
 from events.log import summary
+from lrs import current
 from lrs.errors import BadRequest
 from lrs.services import Services
 from projections import tracking
@@ -216,7 +217,7 @@ def ready():
     unknown = [name for name in chosen if name not in CHECKS]
     if unknown:
         raise BadRequest(f"check: unknown check {unknown[0][:40]!r}; known: {', '.join(CHECKS)}")
-    services: Services = current_app.extensions["polku"]
+    services = current.services()
     settings = services.settings
     found = checks(probe(services).look(), settings.ready_max_lag, settings.ready_timeout_s)
     if chosen:

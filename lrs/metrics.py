@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, g, request
 
 from lrs.settings import MULTIPROC_DIR
 
@@ -35,6 +35,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 
 from lrs.auth import authorize  # noqa: E402
+from lrs import current  # noqa: E402
 
 #: The text format every Prometheus version reads (what ``generate_latest`` writes).
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -116,7 +117,7 @@ def exposition(services) -> bytes:
     return counted + generate_latest(state)
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, services) -> None:
     """Count every request by route template and status, and note the pool's use after each."""
 
     @app.after_request
@@ -131,14 +132,12 @@ def init_app(app: Flask) -> None:
             LATENCY.labels(method, route).observe(time.perf_counter() - started)
         if response.status_code == 503:
             UNAVAILABLE.labels(g.get("unavailable_cause", "other")).inc()
-        pool = app.extensions["polku"].engine.pool
+        pool = services.engine.pool
         for state, read in (("checked_out", "checkedout"), ("idle", "checkedin")):
             if hasattr(pool, read):
                 POOL.labels(state).set(getattr(pool, read)())
         return response
 
-    runner = app.extensions["polku"].runner
-    runner.on_commit = applied
     for cause in UNAVAILABLE_CAUSES:  # every series there from the start, at 0: rate() and alerts see it
         UNAVAILABLE.labels(cause)
     for cause in APPEND_FAILURE_CAUSES:
@@ -152,5 +151,5 @@ blueprint = Blueprint("metrics", __name__)
 def metrics():
     """The Prometheus text format; scope ``metrics`` (or ``admin``)."""
     authorize(request.headers.get("Authorization"), "metrics", "admin")
-    body = exposition(current_app.extensions["polku"])
+    body = exposition(current.services())
     return Response(body, content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})

@@ -1,4 +1,6 @@
-"""The services a running Polku holds, built from settings, reached through ``current_app``."""
+"""The services a running Polku holds, built once from settings by the composition root (lrs/app.py
+for the HTTP server, lrs/cli.py and lrs/worker.py for the command line) and handed to what needs them;
+the HTTP layer reaches them through lrs/current.py."""
 
 from __future__ import annotations
 
@@ -6,8 +8,6 @@ import threading
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask import current_app
-
 from events import Log
 from events.blobs import BlobStore
 from events.claims import ClaimRegistry
@@ -137,10 +137,6 @@ def _wire(settings: Settings, engine: sa.Engine, log_: Log, keyring: Keyring) ->
         keyring=keyring,
         notices=notices,
     )
-
-
-def services() -> Services:
-    return current_app.extensions["polku"]
 
 
 def _ensure_sqlite_folder(url: str) -> None:

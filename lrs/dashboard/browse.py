@@ -21,7 +21,7 @@ from lrs.dashboard.blueprint import blueprint
 from lrs.dashboard import signin as auth
 from lrs.dashboard.pages import display
 from lrs.errors import BadRequest, Forbidden
-from lrs.services import services
+from lrs.current import services
 from projections.cohort_views import CohortViews
 from schemas.agents import agent_key
 

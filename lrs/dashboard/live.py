@@ -25,7 +25,7 @@ from flask import Response, current_app
 from lrs.dashboard.blueprint import blueprint
 from lrs.dashboard import signin as auth
 from lrs.errors import NotFound
-from lrs.services import services
+from lrs.current import services
 from projections import tracking
 from projections.cohort_details import CohortDetails
 from projections.cohort_views import CohortViews

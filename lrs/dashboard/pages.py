@@ -23,7 +23,7 @@ from lrs.dashboard.blueprint import blueprint, member_name
 from lrs.dashboard import signin as auth
 from lrs.errors import BadRequest, NotFound
 from lrs.resources import analytics
-from lrs.services import services
+from lrs.current import services
 from projections.cohort_details import CohortDetails
 from projections.cohort_views import Cohort, CohortViews, Programme
 

@@ -29,7 +29,7 @@ from flask import Flask, abort, g, redirect, request, session, url_for
 
 from events import utc_iso
 from lrs.credentials import Credential
-from lrs.services import services
+from lrs.current import EXTENSION, services
 
 #: How long a sign-in lasts.
 SESSION_LIFETIME = timedelta(hours=8)
@@ -39,7 +39,7 @@ SCOPES = ("analytics", "admin")
 
 def configure(app: Flask) -> None:
     """The session's signing key and cookie flags (called once, when the blueprint is registered)."""
-    signing_key = app.extensions["polku"].signing_key
+    signing_key = app.extensions[EXTENSION].signing_key
     app.secret_key = hmac.new(signing_key, b"polku-dashboard-session", hashlib.sha256).hexdigest()
     app.config.update(
         SESSION_COOKIE_NAME=COOKIE_NAME,

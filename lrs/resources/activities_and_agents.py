@@ -16,7 +16,7 @@ from flask import Blueprint, g, jsonify, request
 from events import Position
 from lrs.auth import require
 from lrs.resources import parameters
-from lrs.services import services
+from lrs.current import services
 from lrs.versioning import HEADER, negotiate
 from projections.activities import ActivityDefinitions, ActivityReader
 from projections.agents import AgentNames, AgentReader

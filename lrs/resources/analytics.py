@@ -20,7 +20,7 @@ from lrs.api_schemas import EngagementView, ProgressView, SuccessView
 from lrs.auth import require
 from lrs.errors import BadRequest, NotFound
 from lrs.schema_dump import dumper
-from lrs.services import services
+from lrs.current import services
 from projections.cohort_views import MAX_WEEKS, CohortViews
 
 blueprint = Blueprint("analytics", __name__)

@@ -17,7 +17,7 @@ from lrs.auth import authorize, require
 from lrs.credentials import SEPARATE_SCOPES, CredentialError, CredentialRevoked, NameTaken, UnknownCredential, parse_expiry
 from lrs.errors import BadRequest, Conflict, Forbidden, NotFound
 from lrs.resources.programmes import json_body
-from lrs.services import services
+from lrs.current import services
 
 blueprint = Blueprint("credentials", __name__)
 

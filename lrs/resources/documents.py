@@ -22,7 +22,7 @@ from lrs.auth import authority_key_of, require
 from lrs.documents import Body, Document, DocumentKey, Preconditions, Scope, Unconditional
 from lrs.errors import Forbidden, NotFound
 from lrs.resources import parameters
-from lrs.services import services
+from lrs.current import services
 from lrs.versioning import HEADER, negotiate
 from schemas.versions import is_2
 

@@ -20,7 +20,7 @@ from flask import Blueprint, jsonify, request
 from lrs import erasure
 from lrs.auth import authorize, require
 from lrs.errors import BadRequest
-from lrs.services import services
+from lrs.current import services
 from schemas.agents import AgentProblem
 from schemas.validation import agent_parameter
 

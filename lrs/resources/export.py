@@ -13,7 +13,7 @@ from flask import Blueprint, Response, request, send_file
 from lrs import export
 from lrs.auth import require
 from lrs.errors import BadRequest
-from lrs.services import services
+from lrs.current import services
 
 blueprint = Blueprint("export", __name__)
 

@@ -20,7 +20,7 @@ from lrs import programmes as commands
 from lrs.api_schemas import CohortOut, ProgrammeOut
 from lrs.auth import require
 from lrs.errors import BadRequest, NotFound
-from lrs.services import services
+from lrs.current import services
 from projections.cohort_views import Cohort, CohortViews, Item, Programme
 from schemas import strict_json
 

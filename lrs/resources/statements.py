@@ -24,7 +24,7 @@ from lrs.alternate import XapiRequest
 from lrs.auth import authority_key_of, authorize
 from lrs.errors import BadRequest, NotFound
 from lrs.resources.parameters import http_date
-from lrs.services import services
+from lrs.current import services
 from lrs.statement_queries import Single
 from lrs.versioning import HEADER, negotiate
 from schemas.versions import is_2
