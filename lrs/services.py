@@ -108,7 +108,9 @@ def build_services(settings: Settings) -> Services:
 
 def _wire(settings: Settings, engine: sa.Engine, log_: Log, keyring: Keyring) -> Services:
     credentials = CredentialStore(engine)
-    claim_registry = ClaimRegistry(engine)
+    # a write's in-flight mark older than this was left by a write that failed or whose process died
+    in_flight_ttl_s = 2 * settings.log_timeout_s + settings.consistency_wait_s + 30
+    claim_registry = ClaimRegistry(engine, stale_after_s=in_flight_ttl_s)
     guard = LogGuard(engine, log_)
     runner = Runner(engine, log_, all_projections(), guard=guard, opener=Opener(keyring.keys, keyring.ref, keyring.erased_among).open)
     runner.setup()
@@ -125,7 +127,7 @@ def _wire(settings: Settings, engine: sa.Engine, log_: Log, keyring: Keyring) ->
         guard=guard,
         consistency=Consistency(
             engine, log_, runner if settings.projections_in_process else None, claims=claim_registry,
-            in_flight_ttl_s=2 * settings.log_timeout_s + settings.consistency_wait_s + 30,
+            in_flight_ttl_s=in_flight_ttl_s,
             woken_by=notices.condition if notices is not None else None,
         ),
         statements=StatementReader(engine),

@@ -79,7 +79,7 @@ def test_the_initial_revision_downgrades_to_an_empty_database(engine):
 
 # ---- upgrade, current, check --------------------------------------------------------------------
 
-REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"]
 
 
 def test_upgrade_applies_the_pending_revisions_once_and_then_nothing(blank_engine):
@@ -220,7 +220,25 @@ def test_a_database_at_the_first_revision_upgrades_keeping_its_claims(blank_engi
         conn.execute(sa.text("INSERT INTO polku_claims (namespace, key, fingerprint) VALUES ('statement-id', 'a', 'f')"))
     assert [step.revision for step in schema.upgrade(blank_engine)] == REVISIONS[1:]
     with blank_engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT key, fingerprint, in_flight_since FROM polku_claims")).all() == [("a", "f", None)]
+        assert conn.execute(sa.text("SELECT key, fingerprint FROM polku_claims")).all() == [("a", "f")]
+        assert conn.execute(sa.text("SELECT count(*) FROM polku_in_flight")).scalar_one() == 0
+    assert differences(blank_engine) == []
+
+
+def test_0008_moves_the_writes_still_in_flight_out_of_the_claims(blank_engine):
+    """A mark set before 0008 still holds the watermark below its write after the upgrade; an
+    applied write (no mark) leaves no row behind."""
+    with blank_engine.begin() as conn:
+        command.upgrade(schema.alembic_config(conn), "0007")
+        conn.execute(sa.text(
+            "INSERT INTO polku_claims (namespace, key, fingerprint, in_flight_since) VALUES "
+            "('statement-id', 'flying', 'f1', '2026-12-08T10:00:00.000000Z'), ('statement-id', 'landed', 'f2', NULL)"
+        ))
+    schema.upgrade(blank_engine)
+    with blank_engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT key, fingerprint FROM polku_claims ORDER BY key")).all() == [("flying", "f1"), ("landed", "f2")]
+        assert conn.execute(sa.text("SELECT namespace, key, since FROM polku_in_flight")).all() == [
+            ("statement-id", "flying", "2026-12-08T10:00:00.000000Z")]
     assert differences(blank_engine) == []
 
 
