@@ -44,6 +44,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         from lrs import retention
 
         retention.beside(services.runner, services)  # expires old statements when retention is set
+        from lrs import storage_statistics
+
+        storage_statistics.beside(services.runner, services.engine)  # SQLite's statistics kept current
         # this server's appends wake it at once; others' (the command line's) wait at most half a second
         services.runner.start(idle_max_s=0.5)
 
