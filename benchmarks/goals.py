@@ -1,18 +1,21 @@
-"""Every row of the throughput goals (issue 13), in the embedded and the scale-out mode, as one table.
+"""Every row of the throughput goals (issues 13 and 19), in the embedded and the scale-out mode, as one table.
 
-    .venv/bin/python benchmarks/goals.py [--mode embedded|scale-out|both] [--stored 100000] [--large]
+    .venv/bin/python benchmarks/goals.py [--mode embedded|scale-out|both] [--sizes 10000,100000] [--large]
 
 Per mode it starts real servers (as ``benchmarks/statements.py`` does: ``polku serve``, plus
 ``polku project`` with an Apache Kafka broker and PostgreSQL in the scale-out mode) and measures,
-over real HTTP unless said otherwise:
+over real HTTP:
 
 * POST 1 statement from 8 clients and POST 100 statements from 4 clients: statements/s, and
   every answer that is not 200 or a connection that fails counted as an error;
-* with ``--small`` (10,000) statements stored and again with ``--stored`` (``--large``:
-  1,000,000): GET by id, GET agent+verb+since and a single POST, p99 (200 requests each), so the
-  two sizes can be compared. Statements beyond the POSTed ones are appended to the log directly
-  (the same events the write path makes) and applied by the running projections; the time
-  that takes is the live catch-up rate;
+* the store grown through the front door, as clients grow it (issue 19): ``POST /xapi/statements``
+  from 6 client threads, four of them sending batches of 100 and two single statements, until each
+  size of ``--sizes`` is stored (``--large`` adds 1,000,000); the growth rate is printed. Nothing
+  is written around the API: a store seeded straight into the log once hid reads that grew with
+  every statement POSTed (the claims behind the consistency watermark);
+* at each size, from one sequential client (200 requests each): GET by id, GET agent+verb+since,
+  GET a page and the next through ``more``, a single POST and a POST of 100: p50 and p99, and the
+  ratio of each p99 at the largest size to the smallest (the goal: at most 1.2);
 * disk per statement: the database (and the Kafka topic's folder) over the statements stored;
 * idle CPU: the server and the projection worker over 20 s without a request;
 * rebuild: the servers stopped, ``polku projections rebuild`` of every projection, timed.
@@ -40,17 +43,9 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.statements import V2, start  # noqa: E402
-from events import Event  # noqa: E402
-from events.keyring import Keyring  # noqa: E402
-from events.sealing import persons_to_seal, seal_statement, statement_owners  # noqa: E402
-from lrs.auth import authority_agent  # noqa: E402
-from lrs.commands import complete  # noqa: E402
-from lrs.comparison import fingerprint  # noqa: E402
-from lrs.credentials import Credential  # noqa: E402
-from lrs.keys import master_key  # noqa: E402
-from lrs.services import open_engine, open_log  # noqa: E402
+from lrs.services import open_engine  # noqa: E402
 from lrs.settings import Settings  # noqa: E402
-from projections.statements import STATEMENT_STORED, StatementReader  # noqa: E402
+from projections.statements import StatementReader  # noqa: E402
 from tests.fixtures.statements_builders import statement  # noqa: E402
 
 VERBS = [f"http://adlnet.gov/expapi/verbs/{v}" for v in ("experienced", "completed", "attended", "commented", "answered")]
@@ -94,80 +89,87 @@ def post_rate(lrs, requests_: int, per_request: int, clients: int, errors: Error
     return requests_ * per_request / (time.perf_counter() - begin)
 
 
-def p99(times: list[float]) -> float:
+def percentile(times: list[float], q: float) -> float:
     times = sorted(times)
-    return times[max(0, int(len(times) * 0.99) - 1)]
+    return times[max(0, min(len(times) - 1, int(len(times) * q) - 1))]
 
 
-def latencies(lrs, ids: list[str], count: int = 200) -> dict[str, float]:
-    """p99 in ms of GET by id, GET agent+verb+since, and one POST at a time."""
+def random_statement(rng: random.Random) -> dict:
+    return statement(actor=learner(rng.randrange(LEARNERS)), verb=rng.choice(VERBS).rsplit("/", 1)[1],
+                     activity=f"http://example.org/activities/{rng.randrange(500)}")
+
+
+def grow(lrs, have: int, total: int, errors: Errors) -> tuple[list[str], float]:
+    """POST statements until ``total`` are stored, as clients do: four threads sending batches of
+    100 and two sending one statement at a time. Returns some of the ids written (for GET by id)
+    and the statements/s of the growth."""
+    wanted = total - have
+    if wanted <= 0:
+        return [], 0.0
+    singles = max(1, wanted // 50)  # about 2 % of the statements arrive one at a time
+    batches = (wanted - singles) // 100
+    singles = wanted - batches * 100
+    work = [100] * batches + [1] * singles
+    random.Random(total).shuffle(work)
+    ids: list[str] = []
+    lock = threading.Lock()
+    sessions = threading.local()
+
+    def send(n: int) -> None:
+        if not hasattr(sessions, "s"):
+            sessions.s = requests.Session()
+            sessions.s.auth = lrs.auth
+        rng = random.Random(total * 1_000_003 + n)
+        body = [random_statement(rng) for _ in range(work[n])]
+        try:
+            r = sessions.s.post(lrs.endpoint + "/statements", json=body if len(body) > 1 else body[0], headers=V2, timeout=120)
+        except requests.RequestException:
+            errors.add()
+            return
+        if r.status_code != 200:
+            errors.add()
+            return
+        if rng.random() < 0.05:
+            with lock:
+                ids.append(body[0]["id"])
+
+    begin = time.perf_counter()
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(send, range(len(work))))
+    return ids, wanted / (time.perf_counter() - begin)
+
+
+def latencies(lrs, ids: list[str], count: int = 200) -> dict[str, tuple[float, float]]:
+    """(p50, p99) in ms of each read and write, one request at a time."""
     session = requests.Session()
     session.auth = lrs.auth
     rng = random.Random(count)
     since = (datetime.now(timezone.utc) - timedelta(days=400)).isoformat()
+
+    def page_and_more():
+        first = session.get(lrs.endpoint + "/statements", headers=V2, params={"limit": 10, "verb": rng.choice(VERBS)})
+        first.raise_for_status()
+        more = first.json()["more"]
+        return session.get(lrs.endpoint.rsplit("/xapi", 1)[0] + more, headers=V2) if more else first
+
     kinds = {
         "get_id": lambda: session.get(lrs.endpoint + "/statements", params={"statementId": rng.choice(ids)}, headers=V2),
         "get_agent_verb": lambda: session.get(lrs.endpoint + "/statements", headers=V2, params={
             "agent": f'{{"mbox": "mailto:{learner(rng.randrange(LEARNERS))}@example.org"}}', "verb": rng.choice(VERBS),
             "since": since, "limit": 10}),
-        "post1": lambda: session.post(lrs.endpoint + "/statements", json=statement(actor=learner(rng.randrange(LEARNERS))), headers=V2),
+        "page_more": page_and_more,
+        "post1": lambda: session.post(lrs.endpoint + "/statements", json=random_statement(rng), headers=V2),
+        "post100": lambda: session.post(lrs.endpoint + "/statements", json=[random_statement(rng) for _ in range(100)], headers=V2),
     }
     result = {}
     for name, call in kinds.items():
         times = []
-        for _ in range(count):
+        for _ in range(count if name != "post100" else count // 10):
             begin = time.perf_counter()
             call().raise_for_status()
             times.append((time.perf_counter() - begin) * 1000)
-        result[name] = p99(times)
+        result[name] = (percentile(times, 0.5), percentile(times, 0.99))
     return result
-
-
-def seed(settings: Settings, total: int, have: int) -> list[str]:
-    """Append statements to the log directly until ``total`` are there, sealed as the server seals
-    them (events/sealing.py); their ids."""
-    engine = open_engine(settings)
-    log = open_log(settings, engine)
-    keyring = Keyring(engine, master_key(settings))
-    authority = authority_agent(Credential("bench", "bench", frozenset({"all"})), settings.authority_home_page)
-    rng = random.Random(total)
-    moment = datetime.now(timezone.utc) - timedelta(days=365)
-    step = timedelta(days=365) / max(total - have, 1)
-    ids = []
-    try:
-        for begin in range(have, total, 2000):
-            done = []
-            for n in range(begin, min(begin + 2000, total)):
-                stored = (moment + step * (n - have)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-                body = statement(actor=learner(rng.randrange(LEARNERS)), verb=rng.choice(VERBS).rsplit("/", 1)[1],
-                                 activity=f"http://example.org/activities/{rng.randrange(500)}")
-                done.append(complete(body, stored, authority, "2.0.0"))
-            keys = keyring.current_keys(set().union(*(persons_to_seal(s) for s in done)))
-            events = [
-                Event(type=STATEMENT_STORED, key=keyring.ref(statement_owners(s)[0]),
-                      data=seal_statement(s, fingerprint(s), keys), recorded=s["stored"])
-                for s in done
-            ]
-            ids += [s["id"] for s in done]
-            log.append(events)
-    finally:
-        log.close()
-        engine.dispose()
-    return ids
-
-
-def wait_applied(settings: Settings, total: int, timeout: float = 7200) -> float:
-    engine = open_engine(settings)
-    reader = StatementReader(engine)
-    begin = time.monotonic()
-    try:
-        while reader.count() < total:
-            if time.monotonic() - begin > timeout:
-                raise TimeoutError(f"{reader.count()} of {total} statements applied after {timeout} s")
-            time.sleep(1)
-    finally:
-        engine.dispose()
-    return time.monotonic() - begin
 
 
 def cpu_seconds(pid: int) -> float:
@@ -194,8 +196,16 @@ def disk_bytes(settings: Settings, folder: Path, broker) -> int:
     return size
 
 
+def stored_count(settings: Settings) -> int:
+    engine = open_engine(settings)
+    try:
+        return StatementReader(engine).count()
+    finally:
+        engine.dispose()
+
+
 def run(mode: str, args) -> dict:
-    out: dict = {"mode": mode}
+    out: dict = {"mode": mode, "sizes": {}}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         lrs, broker = start(mode, folder)
@@ -206,14 +216,20 @@ def run(mode: str, args) -> dict:
             out["post1"] = post_rate(lrs, args.singles, 1, 8, errors)
             out["post100"] = post_rate(lrs, args.batches, 100, 4, errors)
             out["errors"] = errors.count
-            engine = open_engine(settings)
-            have = StatementReader(engine).count()
-            engine.dispose()
-            for label, size in (("small", args.small), ("stored", args.stored)):
-                ids = seed(settings, size, have) if size > have else []
-                out[f"catch_up_{label}"] = (size - have, wait_applied(settings, max(size, have)))
-                have = max(size, have)
-                out[label] = latencies(lrs, ids or [s for s in _some_ids(lrs)])
+            have = stored_count(settings)
+            ids: list[str] = []
+            growth = []
+            for size in args.sizes:
+                written, rate = grow(lrs, have, size, errors)
+                ids += written
+                if rate:
+                    growth.append(rate)
+                have = stored_count(settings)
+                out["sizes"][size] = latencies(lrs, ids or _some_ids(lrs))
+                print(f"{mode}: {have:,} stored: " + ", ".join(f"{k} {p50:.1f}/{p99:.1f}" for k, (p50, p99) in out["sizes"][size].items()),
+                      file=sys.stderr, flush=True)
+            out["growth"] = growth
+            out["growth_errors"] = errors.count - out["errors"]
             out["disk_per_statement"] = disk_bytes(settings, folder, broker) / have
             time.sleep(5)
             out["idle_cpu"] = idle_cpu(lrs)
@@ -237,37 +253,44 @@ def _some_ids(lrs) -> list[str]:
     return [s["id"] for s in session.get(lrs.endpoint + "/statements", params={"limit": 500}, headers=V2).json()["statements"]]
 
 
+READS = [("get_id", "GET by id"), ("get_agent_verb", "GET agent+verb+since"), ("page_more", "GET a page, then more"),
+         ("post1", "POST 1 statement"), ("post100", "POST 100 statements")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=["embedded", "scale-out", "both"], default="both")
     parser.add_argument("--singles", type=int, default=2000, help="POSTs of one statement (8 clients)")
     parser.add_argument("--batches", type=int, default=50, help="POSTs of 100 statements (4 clients)")
-    parser.add_argument("--small", type=int, default=10_000, help="statements stored for the first read and write p99")
-    parser.add_argument("--stored", type=int, default=100_000, help="statements stored for the second")
-    parser.add_argument("--large", action="store_true", help="--stored 1000000")
+    parser.add_argument("--sizes", default="10000,100000", help="statements stored at each measurement, grown over HTTP")
+    parser.add_argument("--large", action="store_true", help="add 1,000,000 to --sizes")
     args = parser.parse_args()
-    if args.large:
-        args.stored = 1_000_000
+    args.sizes = sorted({int(n) for n in args.sizes.split(",")} | ({1_000_000} if args.large else set()))
     modes = ["embedded", "scale-out"] if args.mode == "both" else [args.mode]
     results = [run(mode, args) for mode in modes]
+    small, large = args.sizes[0], args.sizes[-1]
     rows = [
         ("POST 1 statement, 8 clients, statements/s", lambda r: f"{r['post1']:.0f}"),
         ("POST 100 statements, 4 clients, statements/s", lambda r: f"{r['post100']:.0f}"),
-        ("errors under full load (non-200, resets)", lambda r: f"{r['errors']}"),
-        (f"GET by id p99 ms, {args.small:,} / {args.stored:,} stored", lambda r: f"{r['small']['get_id']:.1f} / {r['stored']['get_id']:.1f}"),
-        (f"GET agent+verb+since p99 ms, {args.small:,} / {args.stored:,}",
-         lambda r: f"{r['small']['get_agent_verb']:.1f} / {r['stored']['get_agent_verb']:.1f}"),
-        (f"single POST p99 ms, {args.small:,} / {args.stored:,}", lambda r: f"{r['small']['post1']:.1f} / {r['stored']['post1']:.1f}"),
-        ("live catch-up, statements/s (appended to the log)",
-         lambda r: f"{r['catch_up_stored'][0] / max(r['catch_up_stored'][1], 1e-9):.0f}"),
+        ("errors under full load (non-200, resets)", lambda r: f"{r['errors']} / {r['growth_errors']}"),
+        ("growth over HTTP, statements/s (first / last step)",
+         lambda r: " / ".join(f"{g:.0f}" for g in (r["growth"][:1] + r["growth"][-1:])) if r["growth"] else "-"),
+    ]
+    for key, label in READS:
+        for size in args.sizes:
+            rows.append((f"{label} p50 / p99 ms, {size:,} stored",
+                         lambda r, key=key, size=size: f"{r['sizes'][size][key][0]:.1f} / {r['sizes'][size][key][1]:.1f}"))
+        rows.append((f"{label} p99 ratio {large:,} / {small:,} (goal <= 1.2)",
+                     lambda r, key=key: f"{r['sizes'][large][key][1] / r['sizes'][small][key][1]:.2f}"))
+    rows += [
         ("rebuild all projections: statements, seconds", lambda r: f"{r['rebuild'][0]:,} in {r['rebuild'][1]:.0f} s"),
         ("disk per statement, KB", lambda r: f"{r['disk_per_statement'] / 1024:.1f}"),
         ("idle CPU %, server / worker",
          lambda r: " / ".join(f"{v:.1f}" for v in r["idle_cpu"].values())),
     ]
-    print(f"{'':<52}" + "".join(f"{r['mode']:>22}" for r in results))
+    print(f"{'':<58}" + "".join(f"{r['mode']:>22}" for r in results))
     for label, cell in rows:
-        print(f"{label:<52}" + "".join(f"{cell(r):>22}" for r in results), flush=True)
+        print(f"{label:<58}" + "".join(f"{cell(r):>22}" for r in results), flush=True)
     print(f"(one run per mode, finished {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores)")
 
 

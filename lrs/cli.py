@@ -143,7 +143,7 @@ def project(idle_sleep: float, partitions: str | None, metrics_port: int | None)
 
 @main.group()
 def db() -> None:
-    """The database schema: apply migrations, show the revision."""
+    """The database schema: apply migrations, show the revision, check the hot reads' plans."""
 
 
 @db.command("upgrade")
@@ -182,6 +182,50 @@ def db_current() -> None:
     click.echo(f"current: {at or '(none)'}")
     click.echo(f"head:    {schema.head()}")
     click.echo(verdict)
+
+
+@db.command("check")
+@click.option("--all", "show_all", is_flag=True, help="Show every plan, not only those with a problem.")
+def db_check(show_all: bool) -> None:
+    """Show how the database plans each hot read, and refresh its statistics first.
+
+    Every read a request or a projection makes often (credential lookup, the consistency
+    watermark, a statement by id, each GET /statements filter, paging, documents, cohort views) is
+    run read-only with values from this database, and each query it sends is explained. A full
+    scan of a table that grows with the store, or an index searched on a column that does not tell
+    its rows apart, is a problem: the command then exits with status 1.
+    """
+    from lrs import query_plans, storage_statistics
+    from lrs.services import open_engine
+
+    engine = open_engine(_settings())
+    try:
+        _schema_check(engine)
+        refreshed = storage_statistics.refresh(engine)
+        plans = query_plans.plans(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"statistics refreshed: {', '.join(refreshed) if refreshed else 'none missing'}")
+    problems = [p for p in plans if p.problems]
+    for plan in plans if show_all else problems:
+        click.echo(f"{'PROBLEM' if plan.problems else 'ok'}  {plan.read}")
+        for line in plan.lines:
+            click.echo(f"      {line}")
+        for problem in plan.problems:
+            click.echo(f"    ! {problem}")
+    reads = len({p.read for p in plans})
+    click.echo(f"{reads} hot reads, {len(plans)} queries explained, {len(problems)} with a problem")
+    if problems:
+        sys.exit(1)
+
+
+def _schema_check(engine) -> None:
+    from lrs import schema
+
+    try:
+        schema.check(engine)
+    except schema.SchemaError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.group()

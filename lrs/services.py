@@ -14,7 +14,7 @@ from events.claims import ClaimRegistry
 from events.keyring import Keyring, MasterKeyError
 from events.sealing import Opener
 from events.sql import SqlLog, make_engine
-from lrs import schema
+from lrs import schema, storage_statistics
 from lrs.credentials import CredentialStore
 from lrs.documents import DocumentStore
 from lrs.group_commit import WriteQueue
@@ -89,6 +89,7 @@ def build_services(settings: Settings) -> Services:
     engine = open_engine(settings)
     try:
         schema.prepare(engine, settings.migrate)
+        storage_statistics.refresh(engine)  # the planner's statistics, missing or stale (issue 19)
         log_ = open_log(settings, engine)
     except BaseException:
         engine.dispose()

@@ -4,7 +4,8 @@ attaches the runner's hooks, always in this order --
 1. ``on_commit``: count the events applied (lrs/metrics.py), when this process reports them;
 2. ``after_round``: finish the erasures every projection has applied (their keys are deleted,
    lrs/erasure.py);
-3. then, after that, expire the statements past retention (lrs/retention.py wraps the hook of 2).
+3. then expire the statements past retention (lrs/retention.py wraps the hook of 2);
+4. then refresh SQLite's planner statistics (lrs/storage_statistics.py wraps the hook of 3).
 
 The HTTP app factory (lrs/app.py) starts a runner beside the server in the embedded mode; the
 command line (lrs/cli.py) runs one as a worker. Both are handed the :class:`Services` built once
@@ -24,7 +25,7 @@ from projections.runner import Runner
 
 def hook(services: Services, runner: Runner, *, count: bool = True) -> Runner:
     """Attach every hook of ``runner`` in the one order above; ``count``: report events applied."""
-    from lrs import erasure, retention
+    from lrs import erasure, retention, storage_statistics
 
     if count:
         from lrs import metrics
@@ -32,6 +33,7 @@ def hook(services: Services, runner: Runner, *, count: bool = True) -> Runner:
         runner.on_commit = metrics.applied
     runner.after_round = erasure.finisher(services)  # erasures every projection has applied lose their keys
     retention.beside(runner, services)  # expires old statements when retention is set
+    storage_statistics.beside(runner, services.engine)  # SQLite's statistics kept current
     return runner
 
 

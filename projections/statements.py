@@ -63,9 +63,9 @@ statements = sa.Table(
     # the identifier key of the statement's authority: what statements/read/mine reads by
     sa.Column("authority", sa.String(300), nullable=True),
     sa.Index("ix_xapi_statements_stored", "stored", "id"),
-    sa.Index("ix_xapi_statements_authority", "authority", "stored"),
-    sa.Index("ix_xapi_statements_verb", "verb_id", "stored"),
-    sa.Index("ix_xapi_statements_registration", "registration", "stored"),
+    sa.Index("ix_xapi_statements_authority", "authority", "stored", "id"),
+    sa.Index("ix_xapi_statements_verb", "verb_id", "stored", "id"),
+    sa.Index("ix_xapi_statements_registration", "registration", "stored", "id"),
 )
 
 statement_agents = sa.Table(
@@ -583,9 +583,12 @@ class StatementReader:
         else:
             queries = [self._window(sa.select(*columns).where(*conditions), f, limit, after)]
         if conditions:
+            # driven from the references (one row per statement that targets another: voidings
+            # and StatementRefs, a small share of the store), each target looked up by its id;
+            # driven from the targets, a verb filter read every statement of the verb (issue 19)
             t = statements.alias("target")
             r = statement_refs
-            via_ref = sa.select(r.c.statement_id).join(t, t.c.id == r.c.target_id).where(*_conditions(f, t))
+            via_ref = sa.select(r.c.statement_id).where(sa.exists().where(t.c.id == r.c.target_id, *_conditions(f, t)))
             queries.append(self._window(sa.select(*columns).where(s.c.id.in_(via_ref)), f, limit, after))
         with self.engine.connect() as conn:
             found = {row.id: row for query in queries for row in conn.execute(query)}

@@ -1,4 +1,4 @@
-"""Writes in flight in a table of their own, and statistics for the planner
+"""Writes in flight in a table of their own, pages read in index order, and statistics for the planner
 
 - ``polku_in_flight`` (namespace, key, since; indexed by namespace and since): a claimed write's
   mark, from its claim until a projection has applied it, when the row goes. The marks were a
@@ -6,6 +6,10 @@
   SQLite answered the consistency watermark's question (the oldest write still in flight) by
   reading every claim of the namespace (issue 19). The marks still set are moved over;
   ``polku_claims.in_flight_since`` and its index go.
+- ``xapi_statements``' indexes by verb, registration and authority end in (stored, id), the
+  order every page is read in: a page of one verb is read from its index in order and stops at
+  the page's end, on both databases, instead of walking the stored-time index and filtering
+  (PostgreSQL) or sorting the ties of each stored time (SQLite);
 - the planner's statistics gathered once (SQLite ``ANALYZE``; PostgreSQL ``ANALYZE``), so that a
   database upgraded from an earlier revision is planned from its real sizes at once; a running
   server keeps them current (lrs/storage_statistics.py).
@@ -40,10 +44,20 @@ def upgrade() -> None:
     op.drop_index("polku_claims_in_flight", table_name="polku_claims")
     with op.batch_alter_table("polku_claims") as batch:
         batch.drop_column("in_flight_since")
+    for name, column in _ORDERED:
+        op.drop_index(name, table_name="xapi_statements")
+        op.create_index(name, "xapi_statements", [column, "stored", "id"])
     op.execute("ANALYZE")
 
 
+_ORDERED = [("ix_xapi_statements_verb", "verb_id"), ("ix_xapi_statements_registration", "registration"),
+            ("ix_xapi_statements_authority", "authority")]
+
+
 def downgrade() -> None:
+    for name, column in _ORDERED:
+        op.drop_index(name, table_name="xapi_statements")
+        op.create_index(name, "xapi_statements", [column, "stored"])
     op.add_column("polku_claims", sa.Column("in_flight_since", sa.String(40), nullable=True))
     op.create_index("polku_claims_in_flight", "polku_claims", ["in_flight_since"])
     op.execute(
