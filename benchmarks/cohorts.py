@@ -37,8 +37,8 @@ import sqlalchemy as sa  # noqa: E402
 
 from events import Event  # noqa: E402
 from events.sql import SqlLog, make_engine  # noqa: E402
-from lrs import schema  # noqa: E402
-from lrs.settings import database_url_for_sqlalchemy  # noqa: E402
+from lrs.storage import schema  # noqa: E402
+from lrs.config.settings import database_url_for_sqlalchemy  # noqa: E402
 from projections.cohort_views import CohortViews  # noqa: E402
 from projections.cohorts import COHORT_DEFINED, PROGRAMME_DEFINED, CohortProjection  # noqa: E402
 from projections.runner import Runner  # noqa: E402
@@ -182,9 +182,9 @@ def time_views(engine: sa.Engine, url: str, args: argparse.Namespace) -> None:
         print(f"  query  {name:<20} {timed(query, args.repeat)}")
 
     from lrs.app import create_app
-    from lrs.settings import Settings
+    from lrs.config.settings import Settings
 
-    # PostgreSQL needs a master key given (lrs/keys.py); one file per database, so --seeded runs reuse it
+    # PostgreSQL needs a master key given (lrs/config/keys.py); one file per database, so --seeded runs reuse it
     key_file = "" if engine.dialect.name == "sqlite" else str(Path(tempfile.gettempdir()) / f"polku-bench-{engine.url.database}.master-key")
     settings = Settings(database_url=url, run_projections=False, log_level="WARNING", master_key_file=key_file)
     app = create_app(settings)

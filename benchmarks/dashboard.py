@@ -33,8 +33,8 @@ import cohorts as seed  # noqa: E402  (benchmarks/cohorts.py: the same programme
 
 from events import Event  # noqa: E402
 from events.sql import SqlLog, make_engine  # noqa: E402
-from lrs import schema  # noqa: E402
-from lrs.settings import database_url_for_sqlalchemy  # noqa: E402
+from lrs.storage import schema  # noqa: E402
+from lrs.config.settings import database_url_for_sqlalchemy  # noqa: E402
 from projections.cohorts import COHORT_DEFINED, PROGRAMME_DEFINED, CohortProjection  # noqa: E402
 from projections.runner import Runner  # noqa: E402
 from projections.statements import STATEMENT_STORED  # noqa: E402
@@ -87,7 +87,7 @@ def seed_cohort(url: str, members: int, count: int) -> None:
 
 def time_pages(url: str, repeat: int) -> None:
     from lrs.app import create_app
-    from lrs.settings import Settings
+    from lrs.config.settings import Settings
 
     app = create_app(Settings(database_url=url, run_projections=False, log_level="WARNING"))
     credential, secret = app.extensions["polku"].credentials.create("bench", {"analytics"})

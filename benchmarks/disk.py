@@ -42,12 +42,12 @@ import sqlalchemy as sa  # noqa: E402
 from events import Event  # noqa: E402
 from events.keyring import new_master_key  # noqa: E402
 from events.sealing import persons_to_seal, seal_statement, statement_owners  # noqa: E402
-from lrs.auth import authority_agent  # noqa: E402
-from lrs.commands import complete  # noqa: E402
-from lrs.comparison import fingerprint  # noqa: E402
-from lrs.credentials import Credential  # noqa: E402
+from lrs.http.auth import authority_agent  # noqa: E402
+from lrs.statements.commands import complete  # noqa: E402
+from lrs.statements.comparison import fingerprint  # noqa: E402
+from lrs.stores.credentials import Credential  # noqa: E402
 from lrs.services import Services, build_services  # noqa: E402
-from lrs.settings import Settings  # noqa: E402
+from lrs.config.settings import Settings  # noqa: E402
 from projections.statements import STATEMENT_STORED, StatementFilter  # noqa: E402
 from schemas.agents import agent_key  # noqa: E402
 

@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.statements import V2, start  # noqa: E402
 from lrs.services import open_engine  # noqa: E402
-from lrs.settings import Settings  # noqa: E402
+from lrs.config.settings import Settings  # noqa: E402
 from projections.statements import StatementReader  # noqa: E402
 from tests.fixtures.statements_builders import statement  # noqa: E402
 

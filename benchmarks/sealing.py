@@ -21,8 +21,8 @@ from events import Event, Record, encode  # noqa: E402
 from events.keyring import Keyring, data_keys  # noqa: E402
 from events.sealing import Opener, persons_to_seal, seal_statement  # noqa: E402
 from events.sql import make_engine  # noqa: E402
-from lrs.comparison import fingerprint  # noqa: E402
-from lrs.demo import build_plan, statements_of  # noqa: E402
+from lrs.statements.comparison import fingerprint  # noqa: E402
+from lrs.cohorts.demo import build_plan, statements_of  # noqa: E402
 
 BATCH = 500
 

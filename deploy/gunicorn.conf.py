@@ -2,7 +2,7 @@
 
     gunicorn -c deploy/gunicorn.conf.py 'lrs.app:create_app()'
 
-Every setting comes from the one Settings object `polku serve` reads (lrs/settings.py, the
+Every setting comes from the one Settings object `polku serve` reads (lrs/config/settings.py, the
 POLKU_ variables, same defaults: 127.0.0.1:8080, one worker; set POLKU_HOST=0.0.0.0 and
 POLKU_WORKERS to listen wider and run more), through the same function (lrs/server.py
 ``gunicorn_options``): `polku serve --workers N` and this file run the same gunicorn.
@@ -23,7 +23,7 @@ waitress), which reads every request whole before a request thread sees it.
 """
 
 from lrs.server import gunicorn_options, prepare_multiprocess, worker_exited
-from lrs.settings import Settings
+from lrs.config.settings import Settings
 
 _settings = Settings.from_env()
 prepare_multiprocess()  # before any worker imports prometheus_client

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from events.log import LogUnavailable
 
-metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/storage/migrations), never created here
 
 blobs = sa.Table(
     "polku_blobs",

@@ -33,7 +33,7 @@ from events.envelope import utc_iso
 from events.log import LogUnavailable
 from schemas.timestamps import instant
 
-metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/storage/migrations), never created here
 
 claims = sa.Table(
     "polku_claims",

@@ -39,7 +39,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from events.envelope import utc_iso
 from events.log import LogUnavailable
 
-metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/storage/migrations), never created here
 
 data_keys = sa.Table(
     "polku_data_keys",

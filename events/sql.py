@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from events.envelope import Event, Record, decode, deflate, encode, inflate
 from events.log import Log, LogUnavailable, Position
 
-metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/storage/migrations), never created here
 
 log_table = sa.Table(
     "polku_event_log",

@@ -8,16 +8,17 @@ from urllib.parse import parse_qsl
 
 from flask import Flask, g, request
 
-from lrs import current, errors
+from lrs.http import current
+from lrs import errors
 from lrs.services import Services, build_services
-from lrs.settings import Settings
-from lrs.versioning import HEADER
+from lrs.config.settings import Settings
+from lrs.http.versioning import HEADER
 from schemas import strict_json
 
 
 def configure_logging(settings: Settings) -> None:
-    """The server log's format and levels: lrs/logs.py."""
-    from lrs import logs
+    """The server log's format and levels: lrs/ops/logs.py."""
+    from lrs.ops import logs
 
     logs.configure_logging(settings)
 
@@ -31,7 +32,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.json.ensure_ascii = False
     services = services or build_services(settings)
     app.extensions[current.EXTENSION] = services
-    from lrs import health, logs, metrics
+    from lrs.ops import health, logs, metrics
 
     logs.init_app(app)  # first: the request id and the access log see every request
     metrics.init_app(app, services)
@@ -42,7 +43,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
         worker.beside_server(services)  # its hooks attached in the one order (lrs/worker.py), then started
 
-    from lrs.resources import blueprints
+    from lrs.http import blueprints
 
     for blueprint, prefix in blueprints():
         app.register_blueprint(blueprint, url_prefix=prefix)

@@ -21,7 +21,7 @@ import shutil
 import sys
 import tempfile
 
-from lrs.settings import MULTIPROC_DIR, Settings
+from lrs.config.settings import MULTIPROC_DIR, Settings
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def gunicorn_options(settings: Settings) -> dict:
         "graceful_timeout": 10,
         "keepalive": 5,
         "worker_connections": settings.max_connections,
-        "accesslog": None,  # Polku writes its own access log (lrs/logs.py): route templates, request ids
+        "accesslog": None,  # Polku writes its own access log (lrs/ops/logs.py): route templates, request ids
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
         # each worker builds its own app after the fork: no connection or producer is shared
@@ -112,7 +112,7 @@ def _json_logging(level: str) -> dict:
             "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False, "qualname": "gunicorn.access"},
         },
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
-        "formatters": {"json": {"()": "lrs.logs.JsonFormatter"}},
+        "formatters": {"json": {"()": "lrs.ops.logs.JsonFormatter"}},
     }
 
 
@@ -122,7 +122,7 @@ def multiprocess_asked() -> bool:
 
 def prepare_multiprocess(folder: str | None = None) -> str:
     """Set ``PROMETHEUS_MULTIPROC_DIR`` (kept if set, else a new temporary folder) and empty it of
-    an earlier run's files, so that the metrics of several workers add up (lrs/metrics.py). Call
+    an earlier run's files, so that the metrics of several workers add up (lrs/ops/metrics.py). Call
     it in the process that forks the workers before anything imports ``prometheus_client``.
     Returns the folder."""
     if "prometheus_client.values" in sys.modules and not os.environ.get(MULTIPROC_DIR):

@@ -1,6 +1,6 @@
 """The services a running Polku holds, built once from settings by the composition root (lrs/app.py
 for the HTTP server, lrs/cli.py and lrs/worker.py for the command line) and handed to what needs them;
-the HTTP layer reaches them through lrs/current.py."""
+the HTTP layer reaches them through lrs/http/current.py."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from events.claims import ClaimRegistry
 from events.keyring import Keyring, MasterKeyError
 from events.sealing import Opener
 from events.sql import SqlLog, make_engine
-from lrs import schema, storage_statistics
-from lrs.credentials import CredentialStore
-from lrs.documents import DocumentStore
-from lrs.group_commit import WriteQueue
-from lrs.keys import master_key
-from lrs.settings import Settings, SettingsError
+from lrs.storage import schema, statistics as storage_statistics
+from lrs.stores.credentials import CredentialStore
+from lrs.stores.documents import DocumentStore
+from lrs.statements.group_commit import WriteQueue
+from lrs.config.keys import master_key
+from lrs.config.settings import Settings, SettingsError
 from projections.consistency import Consistency
 from projections.log_guard import LogGuard
 from projections.notices import Listener

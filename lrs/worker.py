@@ -1,11 +1,11 @@
 """The projection runner's start-up, for the server and for ``polku project``: the one place that
 attaches the runner's hooks, always in this order --
 
-1. ``on_commit``: count the events applied (lrs/metrics.py), when this process reports them;
+1. ``on_commit``: count the events applied (lrs/ops/metrics.py), when this process reports them;
 2. ``after_round``: finish the erasures every projection has applied (their keys are deleted,
-   lrs/erasure.py);
-3. then expire the statements past retention (lrs/retention.py wraps the hook of 2);
-4. then refresh SQLite's planner statistics (lrs/storage_statistics.py wraps the hook of 3).
+   lrs/personal_data/erasure.py);
+3. then expire the statements past retention (lrs/personal_data/retention.py wraps the hook of 2);
+4. then refresh SQLite's planner statistics (lrs/storage/statistics.py wraps the hook of 3).
 
 The HTTP app factory (lrs/app.py) starts a runner beside the server in the embedded mode; the
 command line (lrs/cli.py) runs one as a worker. Both are handed the :class:`Services` built once
@@ -19,16 +19,17 @@ import threading
 from collections.abc import Sequence
 
 from lrs.services import Services
-from lrs.settings import MULTIPROC_DIR
+from lrs.config.settings import MULTIPROC_DIR
 from projections.runner import Runner
 
 
 def hook(services: Services, runner: Runner, *, count: bool = True) -> Runner:
     """Attach every hook of ``runner`` in the one order above; ``count``: report events applied."""
-    from lrs import erasure, retention, storage_statistics
+    from lrs.personal_data import erasure, retention
+    from lrs.storage import statistics as storage_statistics
 
     if count:
-        from lrs import metrics
+        from lrs.ops import metrics
 
         runner.on_commit = metrics.applied
     runner.after_round = erasure.finisher(services)  # erasures every projection has applied lose their keys
@@ -55,7 +56,7 @@ def runner_for(services: Services, partitions: Sequence[int] | None) -> Runner:
 
 
 def serve_metrics(host: str, port: int) -> None:
-    """The worker's own counters (lrs/metrics.py) on a port of their own, unauthenticated: one
+    """The worker's own counters (lrs/ops/metrics.py) on a port of their own, unauthenticated: one
     process, its own registry (no multiprocess files)."""
     os.environ.pop(MULTIPROC_DIR, None)
     from prometheus_client import start_http_server

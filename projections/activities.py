@@ -41,7 +41,7 @@ from projections.upserts import fold, upsert
 LANGUAGE_MAPS = ("name", "description")
 COMPONENT_LISTS = ("choices", "scale", "source", "target", "steps")
 
-metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/storage/migrations), never created here
 
 definitions = sa.Table(
     "xapi_activity_definitions",

@@ -37,7 +37,7 @@ from schemas.agents import IFIS, agent_key, person_key_of
 from schemas.personal import is_anonymous
 
 
-metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/storage/migrations), never created here
 
 agent_names = sa.Table(
     "xapi_agent_names",

@@ -15,7 +15,7 @@ class Projection(abc.ABC):
     name: str
     #: The event types it applies; others are passed over (their position still advances).
     event_types: frozenset[str]
-    #: The tables it owns (made by the migrations in lrs/migrations, emptied on rebuild).
+    #: The tables it owns (made by the migrations in lrs/storage/migrations, emptied on rebuild).
     metadata: sa.MetaData
 
     @abc.abstractmethod

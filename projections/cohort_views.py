@@ -39,7 +39,7 @@ class Programme:
     key: str
     name: str
     items: tuple[Item, ...]
-    #: the programme's own retention in days (lrs/retention.py), or None
+    #: the programme's own retention in days (lrs/personal_data/retention.py), or None
     retention_days: int | None = None
 
 

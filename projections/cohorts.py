@@ -18,7 +18,7 @@ It applies three event types from the one log:
     every statement becomes at most one row of ``cohort_facts`` (see
     :func:`projections.cohort_model.fact_of`), whether or not a cohort wants it today, and a
     row of ``cohort_rows`` for each cohort it counts for.
-``statements.expired`` (retention, lrs/retention.py)
+``statements.expired`` (retention, lrs/personal_data/retention.py)
     the facts of statements stored before the cutoff go, with their rows (for a programme's own
     retention, those counted for its cohorts).
 ``agent.erased`` / ``statement.shredded`` (issue 11)
@@ -78,7 +78,7 @@ COHORT_DEFINED = "cohort.defined"
 PROGRAMME_DELETED = "programme.deleted"
 COHORT_DELETED = "cohort.deleted"
 
-metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/storage/migrations), never created here
 
 # ---- definitions ---------------------------------------------------------------------------
 
@@ -88,7 +88,7 @@ programmes = sa.Table(
     sa.Column("key", sa.String(100), primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("defined", sa.String(40), nullable=False),
-    sa.Column("retention_days", sa.Integer, nullable=True),  # the programme's own retention (lrs/retention.py)
+    sa.Column("retention_days", sa.Integer, nullable=True),  # the programme's own retention (lrs/personal_data/retention.py)
 )
 
 programme_items = sa.Table(

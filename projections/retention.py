@@ -2,7 +2,7 @@
 (all, or those on some activities), and the attachments only they carry.
 
 The projections apply ``statements.expired`` themselves (projections/statements.py
-``expire_statements``, the cohort and agent-name projections); lrs/retention.py decides when to
+``expire_statements``, the cohort and agent-name projections); lrs/personal_data/retention.py decides when to
 append one and asks this reader whether anything is old enough. Read-only.
 """
 

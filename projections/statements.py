@@ -43,11 +43,11 @@ from schemas.personal import anonymise, persons_in
 log = logging.getLogger(__name__)
 
 STATEMENT_STORED = "statement.stored"
-#: retention (lrs/retention.py): statements stored before a cutoff leave the read models
+#: retention (lrs/personal_data/retention.py): statements stored before a cutoff leave the read models
 STATEMENTS_EXPIRED = "statements.expired"
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
 
-metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/storage/migrations), never created here
 
 statements = sa.Table(
     "xapi_statements",

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from projections.upserts import insert_missing
 
-metadata = sa.MetaData()  # made and changed by the migrations (lrs/migrations), never created here
+metadata = sa.MetaData()  # made and changed by the migrations (lrs/storage/migrations), never created here
 
 positions = sa.Table(
     "polku_projection_positions",

@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 import pytest
 
 from lrs.app import create_app
-from lrs.credentials import credentials
-from lrs.settings import Settings
+from lrs.stores.credentials import credentials
+from lrs.config.settings import Settings
 from tests.fixtures.databases import MASTER_KEY
 
 NS = "https://example.com/dash"
@@ -313,7 +313,7 @@ def test_the_language_comes_from_accept_language_and_the_switch_wins(polku):
 
 
 def test_finnish_numbers_and_dates_are_written_the_finnish_way(polku):
-    from lrs.dashboard.i18n import Locale
+    from dashboard.i18n import Locale
 
     fi, en = Locale("fi"), Locale("en")
     assert (fi.percent(0.8571428571428571), en.percent(0.8571428571428571)) == ("86\u00a0%", "86%")
@@ -346,7 +346,7 @@ def test_the_live_stream_says_changed_when_a_statement_changes_the_cohort(polku)
 
 
 def test_live_streams_are_bounded_and_a_refused_one_is_told_to_retry_later(polku):
-    # threads=4: one stream at a time (lrs.dashboard.live.max_streams)
+    # threads=4: one stream at a time (dashboard.live.max_streams)
     client = signed_in(polku)
     first = client.get("/cohorts/north/live", buffered=False)
     assert "event: hello" in read_until(first, "event: hello")
@@ -361,7 +361,7 @@ def test_live_streams_are_bounded_and_a_refused_one_is_told_to_retry_later(polku
 def test_the_session_expires_after_its_lifetime(polku):
     import time
 
-    from lrs.dashboard import signin
+    from dashboard import signin
 
     client = signed_in(polku)
     with client.session_transaction() as session:  # as if signed in a lifetime and a minute ago

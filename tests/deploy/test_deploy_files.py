@@ -236,7 +236,7 @@ def test_systemd_services_restart_on_failure_and_start_after_the_migrations():
 
 
 def test_the_environment_example_is_a_valid_configuration_with_consistent_replication():
-    from lrs.settings import Settings
+    from lrs.config.settings import Settings
 
     pairs = [line.split("=", 1) for line in (DEPLOY / "polku.env.example").read_text().splitlines() if line and not line.startswith("#")]
     settings = Settings.from_env(dict(pairs))

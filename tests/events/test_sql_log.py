@@ -14,7 +14,7 @@ class TestSqlLog(LogContract):
 
 def test_embedded_log_survives_reopening(sqlite_url):
     from events.sql import make_engine
-    from lrs.schema import upgrade
+    from lrs.storage.schema import upgrade
 
     engine = make_engine(sqlite_url)
     upgrade(engine)

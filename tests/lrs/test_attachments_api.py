@@ -11,9 +11,9 @@ import uuid
 import pytest
 
 from events.sql import make_engine
-from lrs import multipart
+from lrs.statements import multipart
 from lrs.services import open_log
-from lrs.settings import Settings
+from lrs.config.settings import Settings
 from tests.fixtures.statements_builders import statement
 from tests.fixtures.xapi_client import MULTIPART, XapiClient, attachment, multipart_body, part
 

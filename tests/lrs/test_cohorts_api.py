@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from events import utc_iso
-from lrs.demo import Client, build_plan, final_definitions, load, statements_of
+from lrs.cohorts.demo import Client, build_plan, final_definitions, load, statements_of
 from projections.cohort_views import MAX_WEEKS
 from tests.fixtures.cohort_oracle import Oracle, rounded
 from tests.fixtures.statements_builders import ADL, agent, voiding

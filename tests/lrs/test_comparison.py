@@ -1,4 +1,4 @@
-"""Statement fingerprints (lrs/comparison.py), following the xAPI statement comparison rules:
+"""Statement fingerprints (lrs/statements/comparison.py), following the xAPI statement comparison rules:
 1.0.3 §2.3.1 "Statement Immutability" and 2.0 (IEEE 9274.1.1) §4.2 "Statement Immutability"."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from lrs.comparison import comparable, fingerprint
+from lrs.statements.comparison import comparable, fingerprint
 from tests.fixtures.statements import FULL, FULL_2_0, MINIMAL, OTHER_ID, REGISTRATION, SUBSTATEMENT, VALID_IN_BOTH, make
 
 

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from events import utc_iso
 from lrs.app import create_app
 from lrs.cli import main
-from lrs.credentials import CredentialError, parse_expiry
-from lrs.settings import Settings
+from lrs.stores.credentials import CredentialError, parse_expiry
+from lrs.config.settings import Settings
 from tests.fixtures.databases import MASTER_KEY
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
@@ -240,7 +240,7 @@ def test_revoke_and_rotate_hold_at_once_in_every_one_of_two_workers(fresh_lrs):
 
 
 def test_a_new_secret_never_begins_with_a_dash_that_command_lines_take_for_an_option():
-    from lrs.credentials import new_secret
+    from lrs.stores.credentials import new_secret
 
     made = [new_secret() for _ in range(3000)]  # with a plain token, about 47 of them would
     assert not [s for s in made if s.startswith("-")]

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from lrs.app import create_app
 from lrs.cli import DEMO_DATABASE_URL, main
-from lrs.settings import Settings
+from lrs.config.settings import Settings
 from projections.cohorts import programmes
 from tests.fixtures.databases import MASTER_KEY
 from tests.fixtures.statements_builders import statement

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from lrs.documents import (
+from lrs.stores.documents import (
     ACTIVITY_PROFILE,
     AGENT_PROFILE,
     STATE,

@@ -20,8 +20,8 @@ from events.envelope import inflate
 from events.sealing import STATEMENT_SHREDDED, Opener
 from events.sql import log_table
 from lrs.cli import main
-from lrs.schema import target_metadata
-from lrs.settings import Settings
+from lrs.storage.schema import target_metadata
+from lrs.config.settings import Settings
 from schemas.personal import ANONYMOUS_AGENT
 from tests.fixtures.databases import MASTER_KEY
 from tests.fixtures.people import ATTACHMENT_BYTES, Loaded, basic, in_process_app, load
@@ -244,7 +244,7 @@ def test_polku_erase_asks_for_confirmation_and_erases_only_when_given(lrs):
 
 def test_a_wrong_master_key_is_refused_at_start_naming_polku_master_key(lrs):
     from lrs.services import build_services
-    from lrs.settings import SettingsError
+    from lrs.config.settings import SettingsError
 
     with pytest.raises(SettingsError, match="POLKU_MASTER_KEY"):
         build_services(Settings(database_url=lrs.database_url, master_key="A" * 43 + "=", run_projections=False))
@@ -286,8 +286,8 @@ def test_statements_logged_before_sealing_are_erased_from_every_view_and_stay_er
     """A log from before sealing names people in clear: an erasure still reaches them, and a rebuild,
     which can read them, honours it as the live views did."""
     from events import Event
-    from lrs.commands import complete
-    from lrs.comparison import fingerprint
+    from lrs.statements.commands import complete
+    from lrs.statements.comparison import fingerprint
 
     def legacy(actor: dict, **extra) -> dict:
         body = {"id": str(uuid.uuid4()), "actor": actor, "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},

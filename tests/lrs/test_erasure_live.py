@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from events import decode
 from events.envelope import inflate
 from events.reader import KeyClient, open_events
-from lrs.schema import target_metadata
-from lrs.settings import database_url_for_sqlalchemy
+from lrs.storage.schema import target_metadata
+from lrs.config.settings import database_url_for_sqlalchemy
 from schemas.personal import ANONYMOUS_AGENT
 
 V2 = {"X-Experience-API-Version": "2.0.0"}

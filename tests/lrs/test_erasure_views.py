@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from lrs.erasure import erase
+from lrs.personal_data.erasure import erase
 from tests.fixtures.people import in_process_app
 from tests.fixtures.statements_builders import ADL
 

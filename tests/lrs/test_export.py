@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from events import utc_iso
 from lrs.app import create_app
 from lrs.cli import main
-from lrs.settings import Settings
+from lrs.config.settings import Settings
 from tests.fixtures.databases import MASTER_KEY
 from tests.fixtures.people import ATTACHMENT_BYTES, Loaded, basic, in_process_app, load
 

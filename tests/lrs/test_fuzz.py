@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lrs.app import create_app
-from lrs.settings import Settings
+from lrs.config.settings import Settings
 
 # JSON values, with the strings that break stores (NUL, lone surrogates) and the numbers that
 # break JSON (NaN, infinities) among them

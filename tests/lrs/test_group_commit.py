@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from lrs.group_commit import Write, WriteQueue
+from lrs.statements.group_commit import Write, WriteQueue
 
 
 def write(*ids: str) -> Write:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lrs import multipart
-from lrs.multipart import MultipartError
+from lrs.statements import multipart
+from lrs.statements.multipart import MultipartError
 
 
 def body(*parts: bytes, boundary: bytes = b"b0undary", preamble: bytes = b"", epilogue: bytes = b"") -> bytes:

@@ -18,8 +18,8 @@ from schemathesis.checks import (
 )
 
 from lrs.app import create_app
-from lrs.openapi import document
-from lrs.settings import Settings
+from lrs.http.openapi import document
+from lrs.config.settings import Settings
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

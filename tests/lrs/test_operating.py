@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from lrs.app import create_app
 from lrs.cli import main
-from lrs.logs import JsonFormatter, RepeatFilter, RequestIdFilter, request_id_from
-from lrs.settings import Settings
+from lrs.ops.logs import JsonFormatter, RepeatFilter, RequestIdFilter, request_id_from
+from lrs.config.settings import Settings
 from projections import tracking
 from tests.fixtures.statements_builders import statement
 

@@ -3,7 +3,7 @@ statistics, is planned by SQLite and by PostgreSQL without a full scan of a tabl
 the store and without an index searched on a column that does not tell its rows apart.
 
 The store is written through the API (statements, documents, a programme and a cohort), then
-ANALYZEd, as a running installation's is (lrs/storage_statistics.py). It holds no statement that
+ANALYZEd, as a running installation's is (lrs/storage/statistics.py). It holds no statement that
 targets another, as many stores never do: then the planner has no statistics of the references
 at all, the case where reading the targets first read every statement of a verb (issue 19).
 """
@@ -18,10 +18,10 @@ import pytest
 import sqlalchemy as sa
 
 from events.sql import make_engine
-from lrs import query_plans
+from lrs.storage import query_plans
 from lrs.app import create_app
-from lrs.query_plans import Samples, judge_postgresql, judge_sqlite, statement_filters
-from lrs.settings import Settings
+from lrs.storage.query_plans import Samples, judge_postgresql, judge_sqlite, statement_filters
+from lrs.config.settings import Settings
 from tests.fixtures.databases import MASTER_KEY, reset_postgres
 from tests.fixtures.statements_builders import agent, statement
 

@@ -16,10 +16,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from lrs import retention
+from lrs.personal_data import retention
 from lrs.app import create_app
-from lrs.erasure_records import erasures
-from lrs.settings import Settings
+from lrs.personal_data.records import erasures
+from lrs.config.settings import Settings
 from schemas.timestamps import instant
 from tests.fixtures.databases import MASTER_KEY
 from tests.fixtures.statements_builders import ADL
@@ -188,7 +188,7 @@ def test_a_programmes_retention_days_must_be_a_positive_whole_number(make_lrs, v
 
 
 def test_the_global_setting_is_read_from_polku_retention_days_and_is_never_negative():
-    from lrs.settings import SettingsError
+    from lrs.config.settings import SettingsError
 
     assert Settings.from_env({}).retention_days == 0
     assert Settings.from_env({"POLKU_RETENTION_DAYS": "365"}).retention_days == 365
@@ -224,7 +224,7 @@ def test_attachment_bytes_only_expired_statements_carried_are_deleted_and_shared
 def test_the_projection_runner_expires_what_is_due_after_its_round(make_lrs):
     """The runner's ``after_round`` (beside the server, in ``polku project``) runs retention."""
     from events import Event
-    from lrs.comparison import fingerprint
+    from lrs.statements.comparison import fingerprint
     from projections.statements import STATEMENT_STORED
 
     lrs = make_lrs(retention_days=30, run_projections=False)  # this test turns the runner's rounds itself

@@ -16,10 +16,10 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 
 from events.sql import make_engine
-from lrs import schema
+from lrs.storage import schema
 from lrs.app import create_app
 from lrs.services import build_services
-from lrs.settings import Settings, SettingsError
+from lrs.config.settings import Settings, SettingsError
 from tests.fixtures.databases import MASTER_KEY
 from tests.fixtures.server import POLKU, ROOT
 

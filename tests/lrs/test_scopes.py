@@ -17,8 +17,8 @@ import uuid
 import pytest
 
 from lrs.app import create_app
-from lrs.credentials import SCOPES, SEPARATE_SCOPES
-from lrs.settings import Settings
+from lrs.stores.credentials import SCOPES, SEPARATE_SCOPES
+from lrs.config.settings import Settings
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
 LEARNER = {"objectType": "Agent", "mbox": "mailto:scoped-learner@example.org"}
@@ -85,7 +85,7 @@ MATRIX = [
     ("GET", "/api/v1/data-keys", {"params": {"kid": "0" * 32}}, {"keys"}),
 ]
 #: Routes no credential reaches by design: files Flask serves; and the dashboard's pages
-#: (lrs/dashboard), which take a signed-in session cookie, never an Authorization header: their
+#: (dashboard), which take a signed-in session cookie, never an Authorization header: their
 #: scope rules (analytics or admin to sign in, a read scope for /statements) are tested in
 #: tests/dashboard.
 NOT_API = {

@@ -11,9 +11,9 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from lrs import storage_statistics
+from lrs.storage import statistics as storage_statistics
 from lrs.services import build_services
-from lrs.settings import Settings
+from lrs.config.settings import Settings
 from tests.fixtures.databases import MASTER_KEY
 from tests.fixtures.server import POLKU, ROOT
 
@@ -61,7 +61,7 @@ class _Runner:
 
 def test_sqlite_statistics_are_refreshed_beside_the_runner_at_most_every_period(sqlite_url):
     from events.sql import make_engine
-    from lrs.schema import upgrade
+    from lrs.storage.schema import upgrade
 
     engine = make_engine(sqlite_url)
     try:

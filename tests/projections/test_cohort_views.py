@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from events import Event
 from events.memory import MemoryLog
 from events.sql import make_engine
-from lrs.schema import upgrade
+from lrs.storage.schema import upgrade
 from projections import tracking
 from projections.cohort_views import CohortViews
 from projections.cohorts import COHORT_DEFINED, COHORT_DELETED, PROGRAMME_DEFINED, PROGRAMME_DELETED, CohortProjection
@@ -477,7 +477,7 @@ def test_two_runners_on_one_log_count_every_statement_under_the_final_definition
 
 def test_demo_views_match_the_recomputation_live_and_rebuilt(sqlite_url):
     """On SQLite (the property test covers PostgreSQL; the HTTP test runs the demo in both modes)."""
-    from lrs.demo import build_plan, final_definitions, statements_of
+    from lrs.cohorts.demo import build_plan, final_definitions, statements_of
 
     engine = make_engine(sqlite_url)
     upgrade(engine)

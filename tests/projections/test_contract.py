@@ -37,13 +37,13 @@ from events.sealing import (
     AGENT_ERASED, COHORT_DEFINED, STATEMENT_SHREDDED, Opener, member_persons, persons_to_seal, seal_identity, seal_members,
     seal_statement, statement_owners,
 )
-from lrs.auth import authority_agent
-from lrs.commands import complete
-from lrs.comparison import fingerprint
-from lrs.credentials import Credential
-from lrs.demo import build_plan, final_definitions, statements_of
-from lrs.api_schemas import CohortSchema, ProgrammeSchema
-from lrs.programmes import cohort_event, load, programme_event
+from lrs.http.auth import authority_agent
+from lrs.statements.commands import complete
+from lrs.statements.comparison import fingerprint
+from lrs.stores.credentials import Credential
+from lrs.cohorts.demo import build_plan, final_definitions, statements_of
+from lrs.http.api_schemas import CohortSchema, ProgrammeSchema
+from lrs.cohorts.programmes import cohort_event, load, programme_event
 from projections.registry import all_projections
 from projections.statements import STATEMENT_STORED, StatementStore
 from schemas.agents import agent_key, person_key
@@ -64,7 +64,7 @@ def _stored(body: dict, n: int) -> Event:
 
 #: The person erased: a member of the north cohort (listed second) with an address and a workspace
 #: account, who sends statements under the address, its SHA-1 and the account; the erasure reaches
-#: all of them (one ``agent.erased`` per person key, as lrs/erasure.py appends).
+#: all of them (one ``agent.erased`` per person key, as lrs/personal_data/erasure.py appends).
 ERASED_ADDRESS = "mailto:pauliina.poistettu@example.com"
 ERASED_SHA1 = hashlib.sha1(ERASED_ADDRESS.encode()).hexdigest()
 ERASED = {"objectType": "Agent", "name": "Pauliina Poistettu", "mbox": ERASED_ADDRESS}
@@ -163,7 +163,7 @@ class Streams:
 
 
 def _seal(keyring: Keyring, event: Event) -> Event:
-    """The event as the write path appends it (lrs/commands.py): personal parts sealed."""
+    """The event as the write path appends it (lrs/statements/commands.py): personal parts sealed."""
     if event.type == STATEMENT_STORED:
         body = event.data["statement"]
         keys = keyring.current_keys(persons_to_seal(body))
@@ -177,7 +177,7 @@ def _seal(keyring: Keyring, event: Event) -> Event:
 
 def streams(engine: sa.Engine, chain: bool = False) -> Streams:
     """The stream sealed onto a log and opened live; the erased person's keys retired and an
-    ``agent.erased`` appended (as lrs/erasure.py does), more events, the keys deleted; the log
+    ``agent.erased`` appended (as lrs/personal_data/erasure.py does), more events, the keys deleted; the log
     read again."""
     keyring = Keyring(engine, parse_master_key(MASTER_KEY))
     log_ = MemoryLog()

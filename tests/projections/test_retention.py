@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from events import Event, Record
-from lrs.api_schemas import CohortSchema, ProgrammeSchema
-from lrs.programmes import cohort_event, load, programme_event
+from lrs.http.api_schemas import CohortSchema, ProgrammeSchema
+from lrs.cohorts.programmes import cohort_event, load, programme_event
 from projections.activities import ActivityDefinitions
 from projections.agents import AgentNames
 from projections.cohorts import CohortProjection, facts, rows

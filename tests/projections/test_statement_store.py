@@ -234,7 +234,7 @@ def test_agent_verb_and_since_reads_the_agent_index_with_no_scan_of_the_statemen
             plans.append([row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, parameters)])
     for plan in plans:
         # the references are read whole on purpose: one row per statement that targets another
-        # (the StatementRef rule), each target then looked up by its id (lrs/query_plans.py)
+        # (the StatementRef rule), each target then looked up by its id (lrs/storage/query_plans.py)
         assert not [step for step in plan if step.startswith("SCAN") and step != "SCAN xapi_statement_refs"], plan
         assert not [step for step in plan if "ix_xapi_statements_verb" in step or "ix_xapi_statements_stored" in step], plan
     assert any("ix_xapi_statement_agents_read (agent=? AND is_primary=? AND verb_id=? AND stored>?)" in step for step in plans[0]), plans[0]

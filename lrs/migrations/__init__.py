@@ -1,1 +1,0 @@
-"""Polku's schema migrations (Alembic), run by :mod:`lrs.schema`: ``env.py`` and ``versions/``."""

@@ -1,0 +1,1 @@
+"""Polku's schema migrations (Alembic), run by :mod:`lrs.storage.schema`: ``env.py`` and ``versions/``."""
