@@ -1,6 +1,6 @@
 """Defining programmes and cohorts: the command side of the admin API and of ``polku cohorts import``.
 
-A definition is validated (:mod:`lrs.http.api_schemas`), becomes a ``programme.defined`` or
+A definition is validated (:mod:`lrs.shapes.api_schemas`), becomes a ``programme.defined`` or
 ``cohort.defined`` event on the log, and is answered once the cohort projection has applied it,
 so a GET or a view right after the PUT sees it. The log is the source of truth for definitions
 as for statements: ``polku projections rebuild cohorts`` replays them too. Events are keyed by
@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from events import Event
-from lrs.http.api_schemas import KEY_RULE, CohortSchema, ProgrammeSchema, load, valid_key
+from lrs.shapes.api_schemas import KEY_RULE, CohortSchema, ProgrammeSchema, load, valid_key
 from lrs.statements.commands import append_and_wait
 from lrs.errors import BadRequest, Conflict, NotFound
 from lrs.services import Services

@@ -2,7 +2,7 @@
 
 Served at ``/api/v1/openapi.json`` (no credential needed: it describes, it does not disclose).
 The request and response schemas are the ones the resources validate and dump with
-(:mod:`lrs.http.api_schemas`), so the document cannot drift from the code.
+(:mod:`lrs.shapes.api_schemas`), so the document cannot drift from the code.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from lrs.http import api_schemas as s
+from lrs.shapes import api_schemas as s
 
 #: Named components, nested ones first (apispec names a nested schema when it first meets it).
 SCHEMAS = {

@@ -35,7 +35,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from events import Event, LogUnavailable, Position, utc_iso
 from events.sealing import AGENT_ERASED, seal_identity
 from lrs.statements.commands import append
-from lrs.personal_data.records import erasures
+from lrs.stores.erasures import erasures
 from lrs.errors import Unavailable
 from lrs.services import Services
 from projections import tracking

@@ -42,7 +42,7 @@ from typing import IO, Any
 
 from events import utc_iso
 from lrs.statements import formats, queries as statement_queries
-from lrs.http.api_schemas import AgentSchema, EngagementView, ProgressView, SuccessView
+from lrs.shapes.api_schemas import AgentSchema, EngagementView, ProgressView, SuccessView
 from lrs.statements.attachments import attachments_of
 from lrs.stores.documents import AGENT_PROFILE, STATE, Listed
 from lrs.errors import BadRequest, RequestTooLarge, Unavailable

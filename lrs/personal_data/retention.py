@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 
 from events import Event, utc_iso
 from lrs.statements.commands import append
-from lrs.personal_data.records import erasures
+from lrs.stores.erasures import erasures
 from lrs.services import Services
 from projections.cohort_views import CohortViews
 from projections.retention import RetentionReader

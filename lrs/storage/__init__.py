@@ -3,4 +3,4 @@ database to this code's revision, and the Alembic migrations (migrations/), the 
 hot reads that ``polku db check`` shows (query_plans.py).
 
 May import: the modules that own tables (``events``, ``projections``, ``lrs.stores``,
-``lrs.personal_data.records``), ``lrs.config``. Never ``lrs.http`` or the dashboard."""
+``lrs.stores.erasures``), ``lrs.config``. Never ``lrs.http`` or the dashboard."""

@@ -77,7 +77,7 @@ def target_metadata() -> sa.MetaData:
     """Every table Polku keeps, gathered from the modules that own them: what the migrations build."""
     from events import blobs, claims, keyring, sql
     from lrs.stores import credentials, documents
-    from lrs.personal_data import records as erasure_records
+    from lrs.stores import erasures as erasure_records
     from projections import tracking
     from projections.registry import all_projections
 

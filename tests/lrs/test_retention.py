@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from lrs.personal_data import retention
 from lrs.app import create_app
-from lrs.personal_data.records import erasures
+from lrs.stores.erasures import erasures
 from lrs.config.settings import Settings
 from schemas.timestamps import instant
 from tests.fixtures.databases import MASTER_KEY

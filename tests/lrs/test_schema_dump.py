@@ -1,5 +1,5 @@
 """The analytics API answers with its published schemas (the OpenAPI document is made from them):
-the plain dump it uses for speed (lrs/http/schema_dump.py) gives exactly what the schema's own dump
+the plain dump it uses for speed (lrs/shapes/schema_dump.py) gives exactly what the schema's own dump
 gives, byte for byte and key order included, and refuses a schema it could not dump the same way."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import json
 import pytest
 from marshmallow import Schema, fields, post_dump
 
-from lrs.http.api_schemas import EngagementView, ProgressView, SuccessView
-from lrs.http.schema_dump import dumper
+from lrs.shapes.api_schemas import EngagementView, ProgressView, SuccessView
+from lrs.shapes.schema_dump import dumper
 
 MEMBERS = [
     # identifiers in another order than the schema's, an account, a name only some have

@@ -42,7 +42,7 @@ from lrs.statements.commands import complete
 from lrs.statements.comparison import fingerprint
 from lrs.stores.credentials import Credential
 from lrs.cohorts.demo import build_plan, final_definitions, statements_of
-from lrs.http.api_schemas import CohortSchema, ProgrammeSchema
+from lrs.shapes.api_schemas import CohortSchema, ProgrammeSchema
 from lrs.cohorts.programmes import cohort_event, load, programme_event
 from projections.registry import all_projections
 from projections.statements import STATEMENT_STORED, StatementStore

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from events import Event, Record
-from lrs.http.api_schemas import CohortSchema, ProgrammeSchema
+from lrs.shapes.api_schemas import CohortSchema, ProgrammeSchema
 from lrs.cohorts.programmes import cohort_event, load, programme_event
 from projections.activities import ActivityDefinitions
 from projections.agents import AgentNames

@@ -16,10 +16,10 @@ from typing import Any, Callable
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from lrs.http.api_schemas import EngagementView, ProgressView, SuccessView
+from lrs.shapes.api_schemas import EngagementView, ProgressView, SuccessView
 from lrs.http.auth import require
 from lrs.errors import BadRequest, NotFound
-from lrs.http.schema_dump import dumper
+from lrs.shapes.schema_dump import dumper
 from lrs.http.current import services
 from projections.cohort_views import MAX_WEEKS, CohortViews
 

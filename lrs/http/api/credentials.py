@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
 
-from lrs.http.api_schemas import CredentialIn, load
+from lrs.shapes.api_schemas import CredentialIn, load
 from lrs.http.auth import authorize, require
 from lrs.stores.credentials import SEPARATE_SCOPES, CredentialError, CredentialRevoked, NameTaken, UnknownCredential, parse_expiry
 from lrs.errors import BadRequest, Conflict, Forbidden, NotFound

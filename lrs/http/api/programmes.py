@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request, url_for
 
 from lrs.cohorts import programmes as commands
-from lrs.http.api_schemas import CohortOut, ProgrammeOut
+from lrs.shapes.api_schemas import CohortOut, ProgrammeOut
 from lrs.http.auth import require
 from lrs.errors import BadRequest, NotFound
 from lrs.http.current import services
