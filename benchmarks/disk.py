@@ -42,7 +42,7 @@ import sqlalchemy as sa  # noqa: E402
 from events import Event  # noqa: E402
 from events.keyring import new_master_key  # noqa: E402
 from events.sealing import persons_to_seal, seal_statement, statement_owners  # noqa: E402
-from lrs.http.auth import authority_agent  # noqa: E402
+from lrs.stores.credentials import authority_agent  # noqa: E402
 from lrs.statements.commands import complete  # noqa: E402
 from lrs.statements.comparison import fingerprint  # noqa: E402
 from lrs.stores.credentials import Credential  # noqa: E402

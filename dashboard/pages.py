@@ -2,7 +2,7 @@
 a member, and the CSV downloads.
 
 The numbers are the analytics API's own: each page calls the function the API's route calls
-(:func:`lrs.http.api.analytics.progress_view` and its siblings) and only rounds for people;
+(:func:`lrs.cohorts.views.progress_view` and its siblings) and only rounds for people;
 each CSV link answers what ``?format=csv`` answers. Which item each member has done or started,
 and the results per assessment, come from the same reading of the rows as the progress and success
 views; weekly lines and a member's scores and statements from
@@ -22,8 +22,9 @@ from dashboard import charts, live
 from dashboard.blueprint import blueprint, member_name
 from dashboard import signin as auth
 from lrs.errors import BadRequest, NotFound
-from lrs.http.api import analytics
+from lrs.cohorts import views as cohort_views
 from lrs.http.current import services
+from lrs.http.downloads import csv_response
 from projections.cohort_details import CohortDetails
 from projections.cohort_views import Cohort, CohortViews, Programme
 
@@ -101,10 +102,10 @@ def metrics_doc():
 def cohorts_page():
     """Each cohort: members, the share on track today, overdue items, last activity."""
     views = CohortViews(services().engine)
-    today = analytics.today()
+    today = cohort_views.today()
     rows = []
     for cohort in views.cohorts():
-        progress = analytics.progress_view(cohort.key, today)
+        progress = cohort_views.progress_view(services().engine, cohort.key, today)
         members = progress["members"]
         on_track = sum(1 for m in members if not m["overdue"])
         rows.append(
@@ -163,8 +164,8 @@ def _status(item, states: dict[str, bool], overdue: list[str]) -> str:
 
 
 def _progress(cohort: Cohort, programme: Programme) -> dict[str, Any]:
-    as_of = analytics.parse_date("as_of", request.args.get("as_of")) or analytics.today()
-    view, states = analytics.progress_view_with_states(cohort.key, as_of)
+    as_of = cohort_views.parse_date("as_of", request.args.get("as_of")) or cohort_views.today()
+    view, states = cohort_views.progress_view_with_states(services().engine, cohort.key, as_of)
     required = [i for i in programme.items if i.required]
     completed_by = {i["activity"]: i["completed_by"] for i in view["items"]}
     loc = _locale()
@@ -210,10 +211,10 @@ def _sort() -> tuple[str | None, bool]:
 
 
 def _engagement(cohort: Cohort, programme: Programme) -> dict[str, Any]:
-    start = analytics.parse_date("from", request.args.get("from"))
-    end = analytics.parse_date("to", request.args.get("to"))
+    start = cohort_views.parse_date("from", request.args.get("from"))
+    end = cohort_views.parse_date("to", request.args.get("to"))
     quiet_weeks = _int("quiet", request.args.get("quiet"), 2, 1, 52)
-    view = analytics.engagement_view(cohort.key, start, end)
+    view = cohort_views.engagement_view(services().engine, cohort.key, start, end)
     first, last = date.fromisoformat(view["from"]), date.fromisoformat(view["to"])
     per_member = CohortDetails(services().engine).member_weeks(cohort.key, first, last)
     labels = [w["week"] for w in view["weeks"]]
@@ -223,7 +224,7 @@ def _engagement(cohort: Cohort, programme: Programme) -> dict[str, Any]:
         name = member_name(member["member"])
         line = [per_member.get(position, {}).get(w, 0) for w in labels]
         rows.append({"position": position, "view": member, "name": name, "spark": charts.sparkline(line, f"{name}: {loc.t('Weekly line')}, {loc.t('Statements')} {sum(line)}")})
-    reference = min(last, analytics.today())
+    reference = min(last, cohort_views.today())
     quiet_since = reference - timedelta(weeks=quiet_weeks)
     quiet = [r for r in rows if not r["view"]["last_active"] or r["view"]["last_active"][:10] < quiet_since.isoformat()]
     chart = charts.bars(
@@ -237,7 +238,7 @@ def _engagement(cohort: Cohort, programme: Programme) -> dict[str, Any]:
 
 
 def _success(cohort: Cohort, programme: Programme) -> dict[str, Any]:
-    view, results = analytics.success_view_by_assessment(cohort.key)
+    view, results = cohort_views.success_view_by_assessment(services().engine, cohort.key)
     per_assessment = []
     for item in (i for i in programme.items if i.kind == "assessment"):
         got = results.get(item.activity, {"attempted": 0, "passed": 0, "scores": []})
@@ -282,13 +283,13 @@ def _locale():
 def cohort_csv(key: str, tab: str):
     """The members table, byte for byte what the API answers with ``?format=csv``."""
     if tab == "progress":
-        as_of = analytics.parse_date("as_of", request.args.get("as_of")) or analytics.today()
-        return analytics.progress_csv(analytics.progress_view(key, as_of))
+        as_of = cohort_views.parse_date("as_of", request.args.get("as_of")) or cohort_views.today()
+        return csv_response("progress", cohort_views.progress_view(services().engine, key, as_of))
     if tab == "engagement":
-        start = analytics.parse_date("from", request.args.get("from"))
-        end = analytics.parse_date("to", request.args.get("to"))
-        return analytics.engagement_csv(analytics.engagement_view(key, start, end))
-    return analytics.success_csv(analytics.success_view(key))
+        start = cohort_views.parse_date("from", request.args.get("from"))
+        end = cohort_views.parse_date("to", request.args.get("to"))
+        return csv_response("engagement", cohort_views.engagement_view(services().engine, key, start, end))
+    return csv_response("success", cohort_views.success_view(services().engine, key))
 
 
 # ---- a member ----------------------------------------------------------------------------------
@@ -304,10 +305,10 @@ def member_page(key: str, position: int):
     if position >= len(cohort.members):
         raise NotFound(f"cohort {key!r} has no member {position}")
     details = CohortDetails(services().engine)
-    today = analytics.today()
-    progress_view, states_by_member = analytics.progress_view_with_states(key, today)
+    today = cohort_views.today()
+    progress_view, states_by_member = cohort_views.progress_view_with_states(services().engine, key, today)
     progress = progress_view["members"][position]
-    success = analytics.success_view(key)["members"][position]
+    success = cohort_views.success_view(services().engine, key)["members"][position]
     states = states_by_member.get(position, {})
     items = [{"item": i, "status": _status(i, states, progress["overdue"])} for i in programme.items]
     titles = {i.activity: i.title for i in programme.items}

@@ -47,6 +47,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     for blueprint, prefix in blueprints():
         app.register_blueprint(blueprint, url_prefix=prefix)
+    import dashboard
+
+    app.register_blueprint(dashboard.blueprint)  # the cohort dashboard, at / (dashboard/)
     errors.register(app)
 
     @app.before_request

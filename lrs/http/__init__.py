@@ -8,7 +8,6 @@ def blueprints():
     from lrs.http.xapi import about, statements
     from lrs.http.xapi import activities_and_agents, documents
     from lrs.http.api import analytics, openapi, programmes
-    import dashboard
     from lrs.http.api import credentials
     from lrs.http.api import erasure, export
 
@@ -20,7 +19,6 @@ def blueprints():
         (programmes.blueprint, "/api/v1"),
         (analytics.blueprint, "/api/v1"),
         (openapi.blueprint, "/api/v1"),
-        (dashboard.blueprint, None),  # the dashboard, at / (dashboard/)
         (credentials.blueprint, "/api/v1"),
         (export.blueprint, "/api/v1"),
         (erasure.blueprint, "/api/v1"),

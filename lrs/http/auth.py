@@ -8,7 +8,7 @@ from typing import Callable
 from flask import g, request
 from werkzeug.datastructures import Authorization
 
-from lrs.stores.credentials import Credential
+from lrs.stores.credentials import Credential, authority_agent
 from lrs.errors import Forbidden, Unauthorized
 from lrs.http.current import services
 from projections.statements import authority_key
@@ -50,11 +50,6 @@ def require(*scopes: str) -> Callable:
         return wrapped
 
     return decorate
-
-
-def authority_agent(credential: Credential, home_page: str) -> dict:
-    """The statement ``authority`` for a credential: an Agent identified by its key."""
-    return {"objectType": "Agent", "name": credential.name, "account": {"homePage": home_page, "name": credential.key}}
 
 
 def authority_key_of(credential: Credential) -> str:

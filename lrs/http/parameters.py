@@ -15,6 +15,7 @@ from flask import g, request
 
 from events import utc_iso
 from lrs.errors import BadRequest
+from schemas import strict_json
 from schemas.agents import AgentProblem
 from schemas.validation import agent_parameter
 from schemas.rules import is_iri, is_uuid
@@ -81,3 +82,17 @@ def agent(name: str = "agent") -> tuple[dict[str, Any], str]:
 def http_date(iso: str) -> str:
     """A stored time (``utc_iso`` text) as an HTTP-date, for ``Last-Modified``."""
     return format_datetime(datetime.fromisoformat(iso.replace("Z", "+00:00")), usegmt=True)
+
+
+def json_body() -> Any:
+    raw = request.get_data(cache=True)
+    if not raw:
+        raise BadRequest("the request body is empty; send a JSON object")
+    if (request.mimetype or "application/json") != "application/json":
+        raise BadRequest(f"Content-Type {request.mimetype!r} is not supported here; send application/json")
+    try:
+        return strict_json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadRequest("the request body is not UTF-8 encoded") from None
+    except strict_json.JsonProblem as exc:
+        raise BadRequest(f"{exc.path or 'the request body'}: {exc.problem}") from None

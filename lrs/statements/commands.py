@@ -21,9 +21,8 @@ from events.keyring import BeingErased
 from events.sealing import MAX_PEOPLE_PER_STATEMENT, COHORT_DEFINED, member_persons, persons_to_seal, seal_members, seal_statement, statement_owners
 from lrs.statements import attachments, signatures
 from lrs.ops import metrics
-from lrs.http.auth import authority_agent
 from lrs.statements.comparison import fingerprint
-from lrs.stores.credentials import Credential
+from lrs.stores.credentials import Credential, authority_agent
 from lrs.errors import BadRequest, Conflict, RequestTooLarge, Unavailable, XAPIError
 from lrs.statements.group_commit import Write
 from lrs.statements.normalise import normalise

@@ -356,3 +356,8 @@ def _seconds_between(earlier: str, later: str) -> float:
         return (instant(later) - instant(earlier)).total_seconds()
     except ValueError:
         return float("inf")
+
+
+def authority_agent(credential: Credential, home_page: str) -> dict:
+    """The statement ``authority`` for a credential: an Agent identified by its key."""
+    return {"objectType": "Agent", "name": credential.name, "account": {"homePage": home_page, "name": credential.key}}

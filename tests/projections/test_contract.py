@@ -37,7 +37,7 @@ from events.sealing import (
     AGENT_ERASED, COHORT_DEFINED, STATEMENT_SHREDDED, Opener, member_persons, persons_to_seal, seal_identity, seal_members,
     seal_statement, statement_owners,
 )
-from lrs.http.auth import authority_agent
+from lrs.stores.credentials import authority_agent
 from lrs.statements.commands import complete
 from lrs.statements.comparison import fingerprint
 from lrs.stores.credentials import Credential

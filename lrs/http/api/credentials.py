@@ -16,7 +16,7 @@ from lrs.shapes.api_schemas import CredentialIn, load
 from lrs.http.auth import authorize, require
 from lrs.stores.credentials import SEPARATE_SCOPES, CredentialError, CredentialRevoked, NameTaken, UnknownCredential, parse_expiry
 from lrs.errors import BadRequest, Conflict, Forbidden, NotFound
-from lrs.http.api.programmes import json_body
+from lrs.http.parameters import json_body
 from lrs.http.current import services
 
 blueprint = Blueprint("credentials", __name__)

@@ -14,31 +14,17 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, jsonify, url_for
 
 from lrs.cohorts import programmes as commands
 from lrs.shapes.api_schemas import CohortOut, ProgrammeOut
 from lrs.http.auth import require
-from lrs.errors import BadRequest, NotFound
+from lrs.errors import NotFound
 from lrs.http.current import services
+from lrs.http.parameters import json_body
 from projections.cohort_views import Cohort, CohortViews, Item, Programme
-from schemas import strict_json
 
 blueprint = Blueprint("programmes", __name__)
-
-
-def json_body() -> Any:
-    raw = request.get_data(cache=True)
-    if not raw:
-        raise BadRequest("the request body is empty; send a JSON object")
-    if (request.mimetype or "application/json") != "application/json":
-        raise BadRequest(f"Content-Type {request.mimetype!r} is not supported here; send application/json")
-    try:
-        return strict_json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise BadRequest("the request body is not UTF-8 encoded") from None
-    except strict_json.JsonProblem as exc:
-        raise BadRequest(f"{exc.path or 'the request body'}: {exc.problem}") from None
 
 
 def views() -> CohortViews:
