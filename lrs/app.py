@@ -10,6 +10,7 @@ from flask import Flask, g, request
 
 from lrs.http import current
 from lrs import errors
+from lrs.http import errors as http_errors
 from lrs.services import Services, build_services
 from lrs.config.settings import Settings
 from lrs.http.versioning import HEADER
@@ -32,12 +33,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.json.ensure_ascii = False
     services = services or build_services(settings)
     app.extensions[current.EXTENSION] = services
-    from lrs.ops import health, logs, metrics
+    from lrs.http import ops
 
-    logs.init_app(app)  # first: the request id and the access log see every request
-    metrics.init_app(app, services)
-    app.register_blueprint(health.blueprint)
-    app.register_blueprint(metrics.blueprint)
+    ops.log_requests(app)  # first: the request id and the access log see every request
+    ops.count_requests(app, services)
+    app.register_blueprint(ops.health_blueprint)
+    app.register_blueprint(ops.metrics_blueprint)
     if settings.projections_in_process:
         from lrs import worker
 
@@ -50,7 +51,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     import dashboard
 
     app.register_blueprint(dashboard.blueprint)  # the cohort dashboard, at / (dashboard/)
-    errors.register(app)
+    http_errors.register(app)
 
     @app.before_request
     def _no_unstorable_text():

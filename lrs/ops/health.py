@@ -1,5 +1,5 @@
 """What state Polku is in, for operators: ``polku projections status``, ``GET /ready`` and the
-state gauges of ``GET /metrics`` all read it from :func:`report`, one look at the database, the
+state gauges of ``GET /metrics`` (routes in lrs/http/ops.py) all read it from :func:`report`, one look at the database, the
 log, the projections' positions and the events set aside.
 
 ``GET /health`` says only that the process answers (no database, no log: an orchestrator
@@ -21,12 +21,9 @@ import time
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, g, jsonify, request
 
 from events import LogUnavailable
 from events.log import summary
-from lrs.http import current
-from lrs.errors import BadRequest
 from lrs.services import Services
 from projections import tracking
 from projections.log_guard import LogMismatch
@@ -188,45 +185,3 @@ class Probe:
             with self._lock:
                 self._last, self._current = into, None
             finished.set()
-
-
-def probe(services: Services) -> Probe:
-    """The probe of this app's services (one per process)."""
-    found = current_app.extensions.get("polku.probe")
-    if found is None:
-        settings = services.settings
-        found = current_app.extensions.setdefault("polku.probe", Probe(services, 1.0, settings.ready_timeout_s))
-    return found
-
-
-blueprint = Blueprint("health", __name__)
-
-
-@blueprint.get("/health")
-def health():
-    """The process answers; nothing else is looked at."""
-    return jsonify({"status": "ok"})
-
-
-@blueprint.get("/ready")
-def ready():
-    """Whether Polku can do its work now: 200 if every check passes, else 503 naming them.
-    ``?check=database,log`` decides on those checks alone: a load
-    balancer may route on what a request needs while an alarm watches them all."""
-    chosen = [name.strip() for name in request.args.get("check", "").split(",") if name.strip()]
-    unknown = [name for name in chosen if name not in CHECKS]
-    if unknown:
-        raise BadRequest(f"check: unknown check {unknown[0][:40]!r}; known: {', '.join(CHECKS)}")
-    services = current.services()
-    settings = services.settings
-    found = checks(probe(services).look(), settings.ready_max_lag, settings.ready_timeout_s)
-    if chosen:
-        found = {name: entry for name, entry in found.items() if name in chosen}
-    failing = [name for name, c in found.items() if not c["ok"]]
-    body = {"status": "not ready" if failing else "ready", "failing": failing, "checks": found}
-    response = jsonify(body)
-    response.status_code = 503 if failing else 200
-    if failing:
-        g.unavailable_cause = "not_ready"  # counted apart from the 503s of the API
-    response.headers["Cache-Control"] = "no-store"
-    return response

@@ -26,7 +26,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from flask import Flask, g, has_request_context, request
+from flask import g, has_request_context
 
 from lrs.config.settings import Settings
 
@@ -131,27 +131,3 @@ def configure_logging(settings: Settings) -> None:
     for noisy in ("kafka", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, level if isinstance(level, int) else logging.INFO))
     access_log.disabled = not settings.access_log
-
-
-def init_app(app: Flask) -> None:
-    """The request id and the access log: registered before every other hook, so that a request
-    refused by another hook is still logged with its id."""
-
-    @app.before_request
-    def _request_started():
-        g.request_started = time.perf_counter()
-        g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
-
-    @app.after_request
-    def _request_finished(response):
-        response.headers[REQUEST_ID_HEADER] = g.get("request_id") or request_id_from(None)
-        route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
-        duration_ms = round((time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000, 1)
-        access_log.info(
-            "%s %s %d %.1f ms", request.method, route, response.status_code, duration_ms,
-            extra={
-                "method": request.method, "route": route, "status": response.status_code, "duration_ms": duration_ms,
-                "request_id": response.headers[REQUEST_ID_HEADER],
-            },
-        )
-        return response

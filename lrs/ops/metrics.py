@@ -1,4 +1,5 @@
-"""``GET /metrics``: Polku's metrics in the Prometheus text format (``prometheus_client``).
+"""Polku's metrics in the Prometheus text format (``prometheus_client``), served by ``GET /metrics``
+(the route and the per-request counting: lrs/http/ops.py).
 
 Two kinds:
 
@@ -24,9 +25,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, Flask, Response, g, request
-
-from lrs.config.settings import MULTIPROC_DIR
+from lrs.config.settings import MULTIPROC_DIR, Settings
 
 if os.environ.get(MULTIPROC_DIR):  # prometheus_client writes its files there from the first metric on
     os.makedirs(os.environ[MULTIPROC_DIR], exist_ok=True)
@@ -34,12 +33,12 @@ if os.environ.get(MULTIPROC_DIR):  # prometheus_client writes its files there fr
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest  # noqa: E402
 from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 
-from lrs.http.auth import authorize  # noqa: E402
-from lrs.http import current  # noqa: E402
+from lrs.ops import health  # noqa: E402
+
 
 #: The text format every Prometheus version reads (what ``generate_latest`` writes).
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
 
 REQUESTS = Counter("polku_http_requests", "HTTP requests answered, by route template and status", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -75,14 +74,12 @@ def applied(projection: str, partition: int, events: int) -> None:
 class StateCollector:
     """Gauges read from the database and the log at scrape time, through the probe."""
 
-    def __init__(self, services) -> None:
-        self.services = services
+    def __init__(self, probe: health.Probe, settings: Settings) -> None:
+        self.probe, self.settings = probe, settings
 
     def collect(self):
-        from lrs.ops import health
-
-        look = health.probe(self.services).look()
-        settings = self.services.settings
+        look = self.probe.look()
+        settings = self.settings
         position = GaugeMetricFamily("polku_projection_applied_position", "Next log offset each projection will apply", labels=["projection", "partition"])
         lag = GaugeMetricFamily("polku_projection_lag_events", "Events on the log not yet applied by each projection", labels=["projection", "partition"])
         end = GaugeMetricFamily("polku_log_end_offset", "End offset of each log partition", labels=["partition"])
@@ -102,7 +99,7 @@ class StateCollector:
         yield ready
 
 
-def exposition(services) -> bytes:
+def exposition(probe: health.Probe, settings: Settings) -> bytes:
     """Every metric: the processes' own (summed over workers in multiprocess mode), then the state."""
     if multiprocess():
         from prometheus_client import multiprocess as mp
@@ -113,43 +110,13 @@ def exposition(services) -> bytes:
     else:
         counted = generate_latest(REGISTRY)
     state = CollectorRegistry(auto_describe=False)
-    state.register(StateCollector(services))
+    state.register(StateCollector(probe, settings))
     return counted + generate_latest(state)
 
 
-def init_app(app: Flask, services) -> None:
-    """Count every request by route template and status, and note the pool's use after each."""
-
-    @app.after_request
-    def _count(response):
-        method = request.method if request.method in _METHODS else "other"
-        route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
-        REQUESTS.labels(method, route, str(response.status_code)).inc()
-        started = g.get("request_started")
-        if started is not None:
-            import time
-
-            LATENCY.labels(method, route).observe(time.perf_counter() - started)
-        if response.status_code == 503:
-            UNAVAILABLE.labels(g.get("unavailable_cause", "other")).inc()
-        pool = services.engine.pool
-        for state, read in (("checked_out", "checkedout"), ("idle", "checkedin")):
-            if hasattr(pool, read):
-                POOL.labels(state).set(getattr(pool, read)())
-        return response
-
-    for cause in UNAVAILABLE_CAUSES:  # every series there from the start, at 0: rate() and alerts see it
+def zero_series() -> None:
+    """Every 503 and append-failure series there from the start, at 0: rate() and alerts see it."""
+    for cause in UNAVAILABLE_CAUSES:
         UNAVAILABLE.labels(cause)
     for cause in APPEND_FAILURE_CAUSES:
         APPEND_FAILURES.labels(cause)
-
-
-blueprint = Blueprint("metrics", __name__)
-
-
-@blueprint.get("/metrics")
-def metrics():
-    """The Prometheus text format; scope ``metrics`` (or ``admin``)."""
-    authorize(request.headers.get("Authorization"), "metrics", "admin")
-    body = exposition(current.services())
-    return Response(body, content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
