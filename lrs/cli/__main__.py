@@ -4,5 +4,6 @@ import logging
 
 from lrs.cli import main
 
+
 logging.basicConfig(level=logging.INFO)
 main()
