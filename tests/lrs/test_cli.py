@@ -95,20 +95,20 @@ def _invoke(database_url: str, *args: str, **env: str):
 def test_db_upgrade_says_what_it_applied_and_then_that_it_is_up_to_date(database_url):
     first = _invoke(database_url, "db", "upgrade")
     assert first.exit_code == 0, first.output
-    assert all(f"applied {r}" in first.output for r in ("0001", "0002", "0003", "0004", "0005", "0006", "0007"))
+    assert all(f"applied {r}" in first.output for r in ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"))
     again = _invoke(database_url, "db", "upgrade")
     assert again.exit_code == 0, again.output
-    assert "up to date at 0007" in again.output and "applied" not in again.output
+    assert "up to date at 0008" in again.output and "applied" not in again.output
 
 
 def test_db_current_shows_the_revision_and_the_head(database_url):
     before = _invoke(database_url, "db", "current")
     assert before.exit_code == 0, before.output
-    assert before.output.splitlines()[:2] == ["current: (none)", "head:    0007"]
+    assert before.output.splitlines()[:2] == ["current: (none)", "head:    0008"]
     assert "polku db upgrade" in before.output
     _invoke(database_url, "db", "upgrade")
     after = _invoke(database_url, "db", "current")
-    assert after.output.splitlines() == ["current: 0007", "head:    0007", "up to date"]
+    assert after.output.splitlines() == ["current: 0008", "head:    0008", "up to date"]
 
 
 def test_serve_in_check_mode_refuses_a_database_that_is_behind_and_names_polku_db_upgrade(database_url):
