@@ -149,8 +149,19 @@ def grow(lrs, have: int, total: int, errors: Errors) -> tuple[list[str], float]:
     return ids, wanted / (time.perf_counter() - begin)
 
 
+def io_bytes(pids: list[int]) -> tuple[int, int]:
+    """Bytes the processes read and wrote through system calls (page cache included): what a
+    write costs the database, whatever else the machine is doing."""
+    read = written = 0
+    for pid in pids:
+        fields = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+        read, written = read + int(fields["rchar"]), written + int(fields["wchar"])
+    return read, written
+
+
 def latencies(lrs, ids: list[str], count: int = 200) -> dict[str, tuple[float, float]]:
-    """(p50, p99) in ms of each read and write, one request at a time."""
+    """(p50, p99) in ms of each read and write, one request at a time; under ``post100_io`` the
+    MB the servers read and wrote per POST of 100."""
     session = requests.Session()
     session.auth = lrs.auth
     rng = random.Random(count)
@@ -172,13 +183,19 @@ def latencies(lrs, ids: list[str], count: int = 200) -> dict[str, tuple[float, f
         "post100": lambda: session.post(lrs.endpoint + "/statements", json=[random_statement(rng) for _ in range(100)], headers=V2),
     }
     result = {}
+    pids = [p.pid for p in lrs.processes.values()]
     for name, call in kinds.items():
         times = []
-        for _ in range(count if name != "post100" else count // 10):
+        rounds = count if name != "post100" else count // 10
+        before = io_bytes(pids)
+        for _ in range(rounds):
             begin = time.perf_counter()
             call().raise_for_status()
             times.append((time.perf_counter() - begin) * 1000)
         result[name] = (percentile(times, 0.5), percentile(times, 0.99))
+        if name == "post100":
+            after = io_bytes(pids)
+            result["post100_io"] = tuple((a - b) / rounds / 1e6 for a, b in zip(after, before))
     return result
 
 
@@ -236,7 +253,7 @@ def run(mode: str, args) -> dict:
                     growth.append(rate)
                 have = stored_count(settings)
                 out["sizes"][size] = latencies(lrs, ids or _some_ids(lrs))
-                print(f"{mode}: {have:,} stored: " + ", ".join(f"{k} {p50:.1f}/{p99:.1f}" for k, (p50, p99) in out["sizes"][size].items()),
+                print(f"{mode}: {have:,} stored: " + ", ".join(f"{k} {a:.1f}/{b:.1f}" for k, (a, b) in out["sizes"][size].items()),
                       file=sys.stderr, flush=True)
             out["growth"] = growth
             out["growth_errors"] = errors.count - out["errors"]
@@ -292,6 +309,9 @@ def main() -> None:
                          lambda r, key=key, size=size: f"{r['sizes'][size][key][0]:.1f} / {r['sizes'][size][key][1]:.1f}"))
         rows.append((f"{label} p99 ratio {large:,} / {small:,} (goal <= 1.2)",
                      lambda r, key=key: f"{r['sizes'][large][key][1] / r['sizes'][small][key][1]:.2f}"))
+    for size in args.sizes:
+        rows.append((f"POST 100: MB read / written by the servers, {size:,}",
+                     lambda r, size=size: f"{r['sizes'][size]['post100_io'][0]:.1f} / {r['sizes'][size]['post100_io'][1]:.1f}"))
     rows += [
         ("rebuild all projections: statements, seconds", lambda r: f"{r['rebuild'][0]:,} in {r['rebuild'][1]:.0f} s"),
         ("disk per statement, KB", lambda r: f"{r['disk_per_statement'] / 1024:.1f}"),
