@@ -9,7 +9,7 @@ position and the fingerprint it starts from. The page carries the position it wa
 page fetches itself once; after that the script compares fingerprints. No polling storm: the page
 makes a request only when something may have changed since it was read.
 
-A stream holds a request thread, so streams are bounded (DESIGN invariant 10): at most
+A stream holds a request thread, so streams are bounded (docs/design.md, invariant 10): at most
 ``max_streams(threads)`` at once, each ended after ``STREAM_SECONDS``; the browser's
 EventSource reconnects by itself (after ``retry``). A stream refused for want of a slot is
 answered at once with a longer ``retry``, so the thread is free again immediately.

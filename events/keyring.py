@@ -1,6 +1,6 @@
 """The keyring: one data key per person, kept in the database, wrapped by the master key.
 
-Crypto-shredding (DESIGN invariant 11): the personal parts of an event are sealed with the data
+Crypto-shredding (docs/design.md, invariant 11): the personal parts of an event are sealed with the data
 key of the person they identify (events/sealing.py); the keys never go to the log. Erasing a
 person retires their keys (from then on nothing new is sealed with them, and a projection opens
 with them only the erasure event itself) and, once every projection has applied the erasure,

@@ -69,7 +69,7 @@ class DeflatedText(sa.types.TypeDecorator):
 
 
 def make_engine(url: str, connect_timeout_s: float = 5.0, statement_timeout_s: float = 30.0, **kwargs) -> sa.Engine:
-    """An engine with the settings Polku needs, every wait bounded (DESIGN invariant 10).
+    """An engine with the settings Polku needs, every wait bounded (docs/design.md, invariant 10).
 
     SQLite: WAL, a busy timeout of ``statement_timeout_s`` for the write lock, and secure delete
     (deleted rows are overwritten in the file: an erasure leaves no copy in free pages). PostgreSQL: a

@@ -3,13 +3,13 @@
 One process (``POLKU_WORKERS=1``, the default): waitress. Its I/O thread reads every request
 whole -- headers and body, within ``POLKU_CLIENT_TIMEOUT_S`` of silence -- before a request thread
 sees it, so clients that trickle their bytes or connect and say nothing hold a socket, never one
-of the ``POLKU_THREADS`` request threads (DESIGN invariant 10); at most
+of the ``POLKU_THREADS`` request threads (docs/design.md, invariant 10); at most
 ``POLKU_MAX_CONNECTIONS`` connections are open at once.
 
 Several processes (``POLKU_WORKERS>1``): gunicorn with threads in each worker. gunicorn hands a
 connection to a request thread as soon as it is readable, so a slow client holds a thread; run
 it behind a buffering proxy (nginx with ``proxy_request_buffering on``, the default) when it
-faces clients you do not control. The README says so.
+faces clients you do not control. docs/running.md says so.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The log never silently goes backwards (DESIGN, invariant 8).
+"""The log never silently goes backwards (docs/design.md, invariant 8).
 
 The projections' positions mean something only on the log they were applied from. If the log
 Polku finds is another one -- a Kafka broker whose storage was wiped comes back as a new cluster,

@@ -177,7 +177,7 @@ class Runner:
         ``read``: the batch, if the tail of the log brought it already; else it is read here.
         Returns the events read times the projections fed, so progress counts each projection.
         If an event cannot be applied, the batch is applied again one event at a time, each in a
-        savepoint, and what still fails is set aside as a dead letter (DESIGN invariant 7): one
+        savepoint, and what still fails is set aside as a dead letter (docs/design.md, invariant 7): one
         event never stalls a projection. A database or log outage is not the event's fault and
         is raised, to be retried.
         """

@@ -552,7 +552,7 @@ class StatementReader:
         """A page of the statements matching ``f``, ``after`` the (stored, id) of the last one seen:
         at most ``limit`` statements, and, with ``max_bytes``, no more of them than fit in that
         many characters of stored JSON (at least one), so that a page of large statements stays
-        bounded (DESIGN invariant 10). ``with_attachments``: the page is answered with the
+        bounded (docs/design.md, invariant 10). ``with_attachments``: the page is answered with the
         contents of its statements' attachments, each once, which count towards ``max_bytes`` too.
 
         Two queries, each free to use its own index: the statements that match themselves, and

@@ -36,7 +36,7 @@ projected_log = sa.Table(
 )
 
 
-#: Events a projection could not apply, set aside so that the rest goes on (DESIGN invariant 7).
+#: Events a projection could not apply, set aside so that the rest goes on (docs/design.md, invariant 7).
 dead_letters = sa.Table(
     "polku_dead_letters",
     metadata,

@@ -128,7 +128,7 @@ def _write_group(services: Services, group: list[Write]) -> None:
     process, else by each request after the group (see :func:`_applied_in_group`).
 
     The claim marks every id as in flight; ``stored`` is stamped only once that mark is visible,
-    so a consistency watermark handed out meanwhile is earlier than every ``stored`` here (DESIGN
+    so a consistency watermark handed out meanwhile is earlier than every ``stored`` here (docs/design.md,
     invariant 9: a client that polls with since=<watermark> misses nothing). If the append fails
     the claims stay: the log may have stored part of it, and a retry with the same content is
     SAME, so it goes through. A statement the log refuses as too large was refused before

@@ -1,5 +1,5 @@
 """Statement fingerprints, for the immutability check: the same id with the same content is a
-no-op, with different content a 409 Conflict (DESIGN.md, invariant 4).
+no-op, with different content a 409 Conflict (docs/design.md, invariant 4).
 
 ``fingerprint(statement)`` is the sha256 hex digest of a canonical form of the statement in which
 everything the xAPI comparison rules say to ignore is left out or normalised. Two statements are

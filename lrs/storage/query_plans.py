@@ -195,12 +195,12 @@ def hot_reads(engine: sa.Engine, x: Samples | None = None) -> list[HotRead]:
 
 # ---- capture, explain, judge -----------------------------------------------------------------
 
-def captured(engine: sa.Engine, run: Callable[[], Any]) -> list[tuple[str, Any]]:
-    """The SELECTs ``run`` sends to ``engine``, with their parameters."""
+def captured(engine: sa.Engine, run: Callable[[], Any], reads_only: bool = True) -> list[tuple[str, Any]]:
+    """The SELECTs (``reads_only``; else every statement) ``run`` sends to ``engine``, with their parameters."""
     sent: list[tuple[str, Any]] = []
 
     def record(_conn, _cursor, statement, parameters, _context, _many):
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+        if not reads_only or statement.lstrip().upper().startswith(("SELECT", "WITH")):
             sent.append((statement, parameters))
 
     sa.event.listen(engine, "before_cursor_execute", record)

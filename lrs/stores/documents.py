@@ -1,7 +1,7 @@
 """The document store: State, Activity Profile and Agent Profile documents (xAPI 2.0.0
 Communication 2.2-2.7 and 3.1; 1.0.3 Part Three 2.2-2.7 and 3.1). One table, three key shapes.
 
-Documents are not on the log (DESIGN.md): they are small mutable records that a client
+Documents are not on the log (docs/design.md): they are small mutable records that a client
 overwrites, merges and deletes, guarded by ETags, so they live in a store of their own.
 
 Keys

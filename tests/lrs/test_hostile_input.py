@@ -1,4 +1,4 @@
-"""Nothing reaches the log that a projection cannot apply (DESIGN invariant 7; issue 9, defects 1,
+"""Nothing reaches the log that a projection cannot apply (docs/design.md, invariant 7; issue 9, defects 1,
 5 and 13): a string holding U+0000 or a lone surrogate, and a number that is not finite, are
 400 naming the field, in both modes -- and the statements after them are stored and readable."""
 

@@ -1,6 +1,6 @@
 """A log that is not the one Polku projects, or that went backwards, stops writes with a 503 that
 names the problem (never a 200 for a statement that could not be shown), `polku projections
-status` says so, and `polku log accept` is the way out (issue 8, DESIGN invariant 8)."""
+status` says so, and `polku log accept` is the way out (issue 8, docs/design.md, invariant 8)."""
 
 from __future__ import annotations
 

@@ -150,24 +150,11 @@ def test_no_read_writes(analysed):
     """The reads `polku db check` runs on an operator's database change nothing."""
     with analysed.connect() as conn:
         before = conn.execute(sa.text("SELECT count(*) FROM xapi_statements")).scalar_one()
-    sent = [sql for read in query_plans.hot_reads(analysed) for sql, _ in _all_statements(analysed, read.run)]
+    sent = [sql for read in query_plans.hot_reads(analysed) for sql, _ in query_plans.captured(analysed, read.run, reads_only=False)]
     assert sent and all(s.lstrip().upper().startswith(("SELECT", "WITH", "PRAGMA")) for s in sent), sent
     with analysed.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM xapi_statements")).scalar_one() == before
 
-
-def _all_statements(engine, run):
-    sent = []
-
-    def record(_conn, _cursor, statement, parameters, _context, _many):
-        sent.append((statement, parameters))
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        run()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-    return sent
 
 
 def test_the_judge_knows_an_aliased_table_by_its_alias():

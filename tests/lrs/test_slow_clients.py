@@ -1,4 +1,4 @@
-"""Slow and idle sockets cannot take the server from the others (issue 9, defect 3; DESIGN
+"""Slow and idle sockets cannot take the server from the others (issue 9, defect 3; docs/design.md,
 invariant 10): while clients trickle their headers or bodies byte by byte and others connect and
 say nothing, every other request is answered promptly."""
 

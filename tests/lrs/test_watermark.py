@@ -1,4 +1,4 @@
-"""X-Experience-API-Consistent-Through is a true watermark (DESIGN invariant 9; issue 9, defect 2):
+"""X-Experience-API-Consistent-Through is a true watermark (docs/design.md, invariant 9; issue 9, defect 2):
 a client that sets each ``since`` to the watermark of its previous answer, while others write,
 misses no statement -- in both modes."""
 

@@ -15,7 +15,7 @@ and one of theirs voided by another, then ``agent.erased``.
 The events go through the real chain: sealed with each person's key (events/keyring.py,
 events/sealing.py) onto an in-memory log, opened as the runner opens them. A projection that
 applied the erasure live must hold exactly what a rebuild holds from the log as it reads once the
-person's keys are deleted (DESIGN invariants 2 and 11).
+person's keys are deleted (docs/design.md, invariants 2 and 11).
 """
 
 from __future__ import annotations

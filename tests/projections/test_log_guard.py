@@ -1,4 +1,4 @@
-"""The log never silently goes backwards (DESIGN, invariant 8): the guard notices another log, or
+"""The log never silently goes backwards (docs/design.md, invariant 8): the guard notices another log, or
 a log that ends below an applied position, and the runner applies nothing until an operator
 accepts the new log."""
 

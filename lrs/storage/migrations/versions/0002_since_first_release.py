@@ -1,11 +1,11 @@
 """Since the first release: log identity, installation key, dead letters, writes in flight
 
 - ``polku_event_log_identity`` (the embedded log's own id) and ``polku_projected_log`` (the log
-  the views were applied from): the log can never silently go backwards (DESIGN invariant 8);
+  the views were applied from): the log can never silently go backwards (docs/design.md, invariant 8);
 - ``polku_server_key``: the key that signs ``more`` tokens;
-- ``polku_dead_letters``: events a projection set aside (DESIGN invariant 7);
+- ``polku_dead_letters``: events a projection set aside (docs/design.md, invariant 7);
 - ``polku_claims.in_flight_since``: when a claimed statement's write began, until the statement
-  store applies it; the consistency watermark stays below the oldest (DESIGN invariant 9);
+  store applies it; the consistency watermark stays below the oldest (docs/design.md, invariant 9);
 - on SQLite, ``polku_event_log`` rebuilt with AUTOINCREMENT, so that an offset is never handed
   out twice, even after the last rows were deleted (PostgreSQL's identity never reuses one).
 
