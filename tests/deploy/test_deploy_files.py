@@ -150,6 +150,16 @@ def test_dockerignore_keeps_the_virtualenv_the_data_and_git_out_of_the_image():
         assert source.split("/")[0] not in ignored, f"COPY {source} is excluded by .dockerignore"
 
 
+def test_the_image_serves_the_metric_definitions_the_dashboard_links_to():
+    """The dashboard serves docs/cohort-metrics.md from beside the package (a checkout) or from the
+    server's working folder: the image copies it into its WORKDIR (it answered 404 before)."""
+    steps = _dockerfile()
+    workdir = [arg for op, arg in steps if op == "WORKDIR"][-1]
+    copies = [arg.split() for op, arg in steps if op == "COPY"]
+    assert ["docs/cohort-metrics.md", "./docs/cohort-metrics.md"] in copies
+    assert workdir == "/opt/polku"
+
+
 def _exec_form(argument: str) -> list[str]:
     return json.loads(argument.split("CMD", 1)[1] if argument.startswith("--") else argument)
 
