@@ -2,7 +2,7 @@
 
 Without statistics SQLite plans every query from its defaults, and once chose to read one row per
 statement ever POSTed to answer the consistency watermark. The reads Polku makes are planned to
-be right without statistics too (tests/lrs/test_query_plans.py runs them on a store that was never
+be right without statistics too (tests/lrs/storage/test_query_plans.py runs them on a store that was never
 analysed), but the planner chooses better with them, so they are gathered:
 
 * SQLite: when a process opens the database and then at most every :data:`EVERY_S` seconds beside

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from tests.fixtures.proxy import TcpProxy
-from tests.lrs.test_durability import read_all
+from tests.lrs.statements.test_durability import read_all
 from tests.fixtures.server import free_port
 from tests.fixtures.statements_builders import statement
 

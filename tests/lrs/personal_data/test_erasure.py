@@ -2,7 +2,7 @@
 
 In-process (the app factory's Flask client), on SQLite and PostgreSQL, with the world of
 tests/fixtures/people.py: aino is erased, onni stays. The log here is the embedded one, whose
-every byte the tests can read; tests/lrs/test_erasure_live.py does the same over HTTP on Kafka.
+every byte the tests can read; tests/lrs/personal_data/test_erasure_live.py does the same over HTTP on Kafka.
 """
 
 from __future__ import annotations

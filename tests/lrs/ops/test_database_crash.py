@@ -16,11 +16,11 @@ import requests
 
 from tests.fixtures.server import free_port
 from tests.fixtures.statements_builders import statement
-from tests.lrs.test_durability import V2, post_all
+from tests.lrs.statements.test_durability import V2, post_all
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
-SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "services" / "postgres.sh"
+SCRIPT = Path(__file__).resolve().parents[3] / "deploy" / "services" / "postgres.sh"
 
 
 class PrivatePostgres:

@@ -195,7 +195,7 @@ def test_every_metric_the_grafana_dashboard_queries_is_one_metrics_exposes(polku
     app.extensions["polku.probe"].max_age = 0
     text = client.get("/metrics", headers=scraper).get_data(as_text=True)
     exposed = {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
-    dashboard = json.loads((Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "polku-dashboard.json").read_text())
+    dashboard = json.loads((Path(__file__).resolve().parents[3] / "deploy" / "grafana" / "polku-dashboard.json").read_text())
     queried = {name for panel in dashboard["panels"] for target in panel["targets"] for name in re.findall(r"polku_[a-z_]+", target["expr"])}
     assert len(queried) >= 12
     assert queried <= exposed, queried - exposed
