@@ -4,7 +4,6 @@ live streams; on SQLite and on PostgreSQL. The pages in a real browser against a
 
 from __future__ import annotations
 
-import base64
 import re
 import uuid
 from datetime import datetime, timezone
@@ -14,16 +13,13 @@ import pytest
 from lrs.app import create_app
 from lrs.stores.credentials import credentials
 from lrs.config.settings import Settings
+from tests.fixtures.credentials import basic
 from tests.fixtures.databases import MASTER_KEY
 
 NS = "https://example.com/dash"
 V2 = {"X-Experience-API-Version": "2.0.0"}
 ALICE = {"objectType": "Agent", "name": "Alice", "mbox": "mailto:alice@example.com"}
 BOB = {"objectType": "Agent", "name": "Bob <b>", "mbox": "mailto:bob@example.com"}
-
-
-def basic(key: str, secret: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()}
 
 
 class Polku:

@@ -5,7 +5,6 @@ generates requests from ``/api/v1/openapi.json``, valid and invalid, and every a
 
 from __future__ import annotations
 
-import base64
 
 import pytest
 import schemathesis
@@ -20,6 +19,7 @@ from schemathesis.checks import (
 from lrs.app import create_app
 from lrs.http.openapi import document
 from lrs.config.settings import Settings
+from tests.fixtures.credentials import basic_token
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
@@ -30,7 +30,7 @@ def polku(tmp_path_factory):
     app = create_app(Settings(database_url=f"sqlite:///{folder / 'fuzz.sqlite3'}", run_projections=True))
     services = app.extensions["polku"]
     credential, secret = services.credentials.create("fuzz", {"admin", "analytics"})
-    token = "Basic " + base64.b64encode(f"{credential.key}:{secret}".encode()).decode()
+    token = basic_token(credential, secret)
     yield app, services, token
     services.close()
 

@@ -10,7 +10,6 @@ actor or object of statements it stored (the spec's "to the extent it is possibl
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 
@@ -19,6 +18,7 @@ import pytest
 from lrs.app import create_app
 from lrs.stores.credentials import SCOPES, SEPARATE_SCOPES
 from lrs.config.settings import Settings
+from tests.fixtures.credentials import basic_token
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
 LEARNER = {"objectType": "Agent", "mbox": "mailto:scoped-learner@example.org"}
@@ -105,10 +105,10 @@ def lrs(tmp_path_factory):
     tokens = {}
     for scope in sorted(SCOPES):
         credential, secret = services.credentials.create(scope, {scope})
-        tokens[scope] = "Basic " + base64.b64encode(f"{credential.key}:{secret}".encode()).decode()
+        tokens[scope] = basic_token(credential, secret)
     # the statement-writing credential names the learner, so its agent is associated with it
     both, secret = services.credentials.create("course", {"statements/write", "state", "profile"})
-    tokens["course"] = "Basic " + base64.b64encode(f"{both.key}:{secret}".encode()).decode()
+    tokens["course"] = basic_token(both, secret)
     client = app.test_client()
     client.put("/api/v1/programmes/scoped", json=PROGRAMME, headers={"Authorization": tokens["all"]})
     client.put("/api/v1/cohorts/scoped", json={"title": "Scoped", "programme": "scoped", "members": [LEARNER]},

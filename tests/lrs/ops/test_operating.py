@@ -17,13 +17,10 @@ from lrs.cli import main
 from lrs.ops.logs import JsonFormatter, RepeatFilter, RequestIdFilter, request_id_from
 from lrs.config.settings import Settings
 from projections import tracking
+from tests.fixtures.credentials import basic
 from tests.fixtures.statements_builders import statement
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
-
-
-def _basic(key: str, secret: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()}
 
 
 @pytest.fixture
@@ -36,7 +33,7 @@ def polku(sqlite_url):
 
         def credential(scopes: str) -> dict[str, str]:
             made, secret = services.credentials.create(scopes, set(scopes.split(",")))
-            return _basic(made.key, secret)
+            return basic(made.key, secret)
 
         built.append(services)
         return app, app.test_client(), credential

@@ -11,13 +11,13 @@ Four members: onni, aino (erased, listed second), eeva, and kalle, who sends not
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 
 import pytest
 
 from lrs.personal_data.erasure import erase
+from tests.fixtures.credentials import InProcess
 from tests.fixtures.people import in_process_app
 from tests.fixtures.statements_builders import ADL
 
@@ -25,15 +25,10 @@ V2 = {"X-Experience-API-Version": "2.0.0"}
 AS_OF = "2026-03-01"
 
 
-class Loaded:
+class Loaded(InProcess):
     def __init__(self, app) -> None:
-        self.app = app
-        self.services = app.extensions["polku"]
-        credential, secret = self.services.credentials.create("loader", {"all"})
-        self.auth = {"Authorization": "Basic " + base64.b64encode(f"{credential.key}:{secret}".encode()).decode()} | V2
-        self.client = app.test_client()
-        ns = uuid.uuid4().hex[:8]
-        self.ns = f"https://polku.example/{ns}"
+        super().__init__(app)
+        ns = self.ns.rsplit("/", 1)[1]
         self.onni = {"objectType": "Agent", "name": "Onni", "mbox": f"mailto:onni-{ns}@example.org"}
         self.aino = {"objectType": "Agent", "name": "Aino Erased", "mbox": f"mailto:aino-{ns}@example.org"}
         self.eeva = {"objectType": "Agent", "name": "Eeva", "mbox": f"mailto:eeva-{ns}@example.org"}

@@ -8,7 +8,6 @@ younger ones stay. On SQLite and PostgreSQL, in process through the real write p
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -21,27 +20,17 @@ from lrs.app import create_app
 from lrs.stores.erasures import erasures
 from lrs.config.settings import Settings
 from schemas.timestamps import instant
+from tests.fixtures.credentials import InProcess
 from tests.fixtures.databases import MASTER_KEY
 from tests.fixtures.statements_builders import ADL
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
 
 
-class Lrs:
+class Lrs(InProcess):
     def __init__(self, app) -> None:
-        self.app = app
-        self.services = app.extensions["polku"]
-        credential, secret = self.services.credentials.create("loader", {"all"})
-        self.auth = {"Authorization": "Basic " + base64.b64encode(f"{credential.key}:{secret}".encode()).decode()} | V2
-        self.client = app.test_client()
-        self.ns = f"https://polku.example/{uuid.uuid4().hex[:8]}"
+        super().__init__(app)
         self.aino = {"objectType": "Agent", "name": "Aino", "mbox": "mailto:aino@example.org"}
-
-    def put(self, path: str, body: dict):
-        return self.client.put(path, json=body, headers=self.auth)
-
-    def get(self, path: str, **params):
-        return self.client.get(path, query_string=params, headers=self.auth)
 
     def post(self, *bodies: dict) -> str:
         """Post statements; return the ``stored`` they were given."""

@@ -10,7 +10,6 @@ at all, the case where reading the targets first read every statement of a verb 
 
 from __future__ import annotations
 
-import base64
 import random
 import uuid
 
@@ -22,6 +21,7 @@ from lrs.storage import query_plans
 from lrs.app import create_app
 from lrs.storage.query_plans import Samples, judge_postgresql, judge_sqlite, statement_filters
 from lrs.config.settings import Settings
+from tests.fixtures.credentials import V2, basic
 from tests.fixtures.databases import MASTER_KEY, reset_postgres
 from tests.fixtures.statements_builders import agent, statement
 
@@ -35,8 +35,7 @@ def _load(url: str) -> None:
     services = app.extensions["polku"]
     try:
         credential, secret = services.credentials.create("plans", {"all"})
-        headers = {"Authorization": "Basic " + base64.b64encode(f"{credential.key}:{secret}".encode()).decode(),
-                   "X-Experience-API-Version": "2.0.0"}
+        headers = basic(credential, secret) | V2
         client = app.test_client()
         rng = random.Random(19)
         registrations = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(100)]

@@ -5,7 +5,6 @@ every process from the next request on."""
 
 from __future__ import annotations
 
-import base64
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -19,13 +18,10 @@ from lrs.app import create_app
 from lrs.cli import main
 from lrs.stores.credentials import CredentialError, parse_expiry
 from lrs.config.settings import Settings
+from tests.fixtures.credentials import basic
 from tests.fixtures.databases import MASTER_KEY
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
-
-
-def basic(key: str, secret: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()}
 
 
 @pytest.fixture
