@@ -18,7 +18,7 @@ import pytest
 
 from lrs.personal_data.erasure import erase
 from tests.fixtures.credentials import InProcess
-from tests.fixtures.people import in_process_app
+from tests.fixtures.people import define_north, in_process_app
 from tests.fixtures.statements_builders import ADL
 
 V2 = {"X-Experience-API-Version": "2.0.0"}
@@ -61,15 +61,7 @@ class Loaded(InProcess):
 
 def _load(lrs: Loaded) -> None:
     ns, onni, aino, eeva = lrs.ns, lrs.onni, lrs.aino, lrs.eeva
-    programme = {"name": "Supervisors", "items": [
-        {"activity": f"{ns}/day-1", "title": "Coaching day 1", "kind": "coaching-day", "required": True, "due": "2026-02-03"},
-        {"activity": f"{ns}/check", "title": "Knowledge check", "kind": "assessment", "required": True},
-        {"activity": f"{ns}/self", "title": "Weekly self-assessment", "kind": "self-assessment", "required": False},
-    ]}
-    assert lrs.client.put(f"/api/v1/programmes/p-{lrs.cohort}", json=programme, headers=lrs.auth).status_code == 201
-    cohort = {"name": "North", "programme": f"p-{lrs.cohort}", "iri": f"{ns}/cohort", "starts": "2026-02-02",
-              "ends": "2026-03-01", "members": [onni, aino, eeva, lrs.kalle]}
-    assert lrs.client.put(f"/api/v1/cohorts/{lrs.cohort}", json=cohort, headers=lrs.auth).status_code == 201
+    define_north(lrs, lrs.cohort, [onni, aino, eeva, lrs.kalle])
     onni_to_void = lrs.said(onni, "experienced", "self", "2026-02-11T08:30:00Z")
     statements = [
         lrs.said(onni, "completed", "day-1", "2026-02-03T09:05:00Z", context={
