@@ -32,8 +32,9 @@ services-stop:
 # start once), and each process has its own PostgreSQL database and Kafka broker.
 PYTEST_WORKERS ?= 2
 
-# The import rules (pyproject.toml [tool.importlinter]) first: a layer crossed fails in seconds.
+# The static checks first (ruff's lint, the import rules of pyproject.toml [tool.importlinter]): they fail in seconds.
 test: $(STAMP) services
+	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=20 $(PYTEST_ARGS)
 
