@@ -3,7 +3,7 @@
 Pages are rendered on the server from Jinja2 templates (``templates/``) and read without
 JavaScript; the one small script (``static/dashboard.js``) only keeps an open cohort page up to
 date (server-sent events, :mod:`dashboard.live`). Every number comes from the same functions
-the analytics API answers from (:mod:`lrs.http.api.analytics`), so the page and the API cannot
+the analytics API answers from (:mod:`lrs.cohorts.views`), so the page and the API cannot
 disagree; the definitions are in ``docs/cohort-metrics.md``.
 
 - ``/sign-in``, ``/sign-out``: :mod:`dashboard.signin`;
@@ -11,6 +11,11 @@ disagree; the definitions are in ``docs/cohort-metrics.md``.
   (:mod:`dashboard.pages`);
 - ``/statements``: the statement store, filtered and paged (:mod:`dashboard.browse`);
 - ``/cohorts/{key}/live``: the event stream an open cohort page listens to.
+
+May import: ``lrs`` below the composition root (its core packages, and from the HTTP layer only
+what is not a blueprint: ``lrs.http.current``, ``lrs.http.downloads``), ``events``, ``projections``,
+``schemas``. Never an xAPI or API blueprint (an import-linter contract in pyproject.toml). The
+composition root (lrs/app.py) mounts it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """The ``polku`` command: serve, run projection workers, manage the database, credentials,
 projections, cohorts and a person's data. Each command group lives in a module of its own here
 (serving, database, credentials, projections, cohorts, personal_data; what they share: common);
-this module puts them under ``main``, the console script ``polku``."""
+this module puts them under ``main``, the console script ``polku``.
+
+May import: everything (the command line is an entry point, beside the composition root); nothing
+of Polku imports it."""
 
 from __future__ import annotations
 

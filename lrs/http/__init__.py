@@ -1,4 +1,14 @@
-"""The HTTP resources. Each module holds one Blueprint; this list says where each is mounted."""
+"""The HTTP layer: the xAPI resources (xapi/) and the admin and analytics API (api/), one Blueprint per
+module, and what they share: authentication and scopes (auth.py), the services of the running app
+(current.py, the one place requests reach them), request parameters and bodies (parameters.py,
+bodies.py, alternate.py, versioning.py), the errors as HTTP answers (errors.py), CSV downloads
+(downloads.py), the OpenAPI document (openapi.py) and the routes of operating (ops.py: /health,
+/ready, /metrics). :func:`blueprints` says where each blueprint is mounted; the composition root
+(lrs/app.py) registers them, and the dashboard.
+
+May import: every core package of ``lrs`` (statements, cohorts, personal_data, ops, services, stores,
+shapes, storage, config, errors), ``events``, ``projections``, ``schemas``. Never the composition
+root, the command line or the dashboard; blueprint modules never import each other."""
 
 from __future__ import annotations
 

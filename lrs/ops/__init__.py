@@ -1,6 +1,6 @@
 """Operating Polku: health and readiness (health.py), Prometheus metrics (metrics.py) and the
 server log (logs.py).
 
-May import: ``lrs.config``, ``lrs.errors``, ``lrs.services``, ``lrs.http.auth`` and
-``lrs.http.current`` (for their own routes), ``events``, ``projections``. Never an xAPI or API
-blueprint, nor the dashboard."""
+May import: ``lrs.config``, ``lrs.errors``, ``lrs.services``, ``events``, ``projections``. Never the
+HTTP layer (their routes are in lrs/http/ops.py), nor the dashboard; Flask only for the request id
+on log records (logs.py)."""
