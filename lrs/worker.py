@@ -8,7 +8,7 @@ attaches the runner's hooks, always in this order --
 4. then refresh SQLite's planner statistics (lrs/storage/statistics.py wraps the hook of 3).
 
 The HTTP app factory (lrs/app.py) starts a runner beside the server in the embedded mode; the
-command line (lrs/cli.py) runs one as a worker. Both are handed the :class:`Services` built once
+command line (``polku project``, lrs/cli/serving.py) runs one as a worker. Both are handed the :class:`Services` built once
 at start-up.
 """
 

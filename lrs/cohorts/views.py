@@ -2,7 +2,7 @@
 cohort projection (:class:`projections.cohort_views.CohortViews`), dumped through the API's
 shapes (:mod:`lrs.shapes.api_schemas`), and as CSV. One definition for both readers, so the page
 and the API cannot disagree; the metric definitions are in the dashboard's help page
-(``dashboard/help/cohort-metrics.md``).
+(``docs/cohort-metrics.md``).
 
 Every function takes the database engine; an unknown cohort is :class:`lrs.errors.NotFound`.
 """
