@@ -110,7 +110,7 @@ class ClaimRegistry:
                 sa.select(claims.c.key, claims.c.fingerprint).where(claims.c.namespace == namespace).where(claims.c.key.in_(keys))
             )
         }
-        results, new, marked = [], [], []
+        results, new, retried = [], [], []
         for group in groups:
             result = {
                 key: Claim.NEW if key not in held else Claim.SAME if held[key] == fingerprint else Claim.DIFFERENT
@@ -120,13 +120,15 @@ class ClaimRegistry:
             if any(c is Claim.DIFFERENT for c in result.values()):
                 continue  # this group claims nothing
             new += [{"namespace": namespace, "key": k, "fingerprint": group[k]} for k, c in result.items() if c is Claim.NEW]
-            marked += list(result)  # a retry (SAME) is written again: in flight again
+            retried += [k for k, c in result.items() if c is Claim.SAME]  # written again: in flight again
         if new:
             conn.execute(claims.insert(), new)
-        if marked and in_flight_since is not None:
-            marked.sort()
-            conn.execute(in_flight.delete().where(in_flight.c.namespace == namespace).where(in_flight.c.key.in_(marked)))
-            conn.execute(in_flight.insert(), [{"namespace": namespace, "key": k, "since": in_flight_since} for k in marked])
+        if in_flight_since is not None and (new or retried):
+            if retried:  # only a key claimed before can hold a mark: a new one has none to replace
+                retried.sort()
+                conn.execute(in_flight.delete().where(in_flight.c.namespace == namespace).where(in_flight.c.key.in_(retried)))
+            conn.execute(in_flight.insert(), [{"namespace": namespace, "key": row["key"], "since": in_flight_since} for row in new]
+                         + [{"namespace": namespace, "key": k, "since": in_flight_since} for k in retried])
         return results
 
     @staticmethod
